@@ -1,0 +1,66 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Kernel modules are compiled optimized for the project's machine level even in debug and test builds:
+/// unoptimized kernels are hundreds of times slower, and without a CPU level Swift emits library calls
+/// for rounding and Float16 conversion (see PERFORMANCE.md).
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+
+let package = Package(
+    name: "Kiln",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+        .executable(name: "kiln-bench", targets: ["kiln-bench"]),
+        .library(name: "KilnConversion", targets: ["Conversion"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .target(name: "FileAccess"),
+        .target(name: "Quantization", swiftSettings: kernelFlags),
+        .target(name: "GGUF", dependencies: ["FileAccess", "Quantization"]),
+        .target(name: "Safetensors", dependencies: ["FileAccess"]),
+        .target(name: "Tokenization"),
+        .target(name: "Architectures", dependencies: ["GGUF", "Safetensors"]),
+        .target(
+            name: "Conversion",
+            dependencies: [
+                "Architectures", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: kernelFlags
+        ),
+        .executableTarget(
+            name: "kiln",
+            dependencies: [
+                "Conversion", "GGUF", "Quantization",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "kiln-bench",
+            dependencies: [
+                "Conversion", "GGUF", "Quantization", "Safetensors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: kernelFlags
+        ),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], swiftSettings: kernelFlags),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "Quantization"]),
+        .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], exclude: ["Resources"]),
+        .testTarget(
+            name: "ConversionTests",
+            dependencies: [
+                "Conversion", "GGUF", "Quantization", "Safetensors", "Tokenization",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["Resources"]
+        ),
+    ]
+)

@@ -1,0 +1,262 @@
+import Architectures
+import Foundation
+import GGUF
+import Quantization
+
+/// `--override-kv KEY=TYPE:VALUE` (TYPE int, float, bool or str), written as llama-quantize writes them:
+/// ints as UINT32 of the absolute value, floats as FLOAT32.
+public struct KVOverride: Sendable, Equatable {
+    public let key: String
+    public let value: GGUFValue
+
+    public init(key: String, value: GGUFValue) {
+        self.key = key
+        self.value = value
+    }
+
+    public init?(parsing text: String) {
+        guard let eq = text.firstIndex(of: "="), let colon = text[eq...].firstIndex(of: ":") else { return nil }
+        let key = String(text[..<eq])
+        let type = text[text.index(after: eq)..<colon]
+        let raw = String(text[text.index(after: colon)...])
+        guard !key.isEmpty, key.utf8.count < 128 else { return nil }
+        switch type {
+        case "int":
+            guard let v = Int64(raw) else { return nil }
+            value = .uint32(UInt32(truncatingIfNeeded: v.magnitude))
+        case "float":
+            guard let v = Double(raw) else { return nil }
+            value = .float32(Float(v))
+        case "bool":
+            guard raw == "true" || raw == "false" else { return nil }
+            value = .bool(raw == "true")
+        case "str":
+            guard raw.utf8.count < 128 else { return nil }
+            value = .string(raw)
+        default:
+            return nil
+        }
+        self.key = key
+    }
+}
+
+/// Options of `kiln quantize`.
+public struct QuantizeOptions: Sendable {
+    /// A GGUF file (F32, F16 or BF16; quantized with ``allowRequantize``) or a checkpoint folder.
+    public var input: URL
+    public var output: URL
+    public var fileType: LlamaFileType
+    public var threads: Int
+    public var importanceMatrix: URL?
+    /// `--include-weights` / `--exclude-weights`: substrings selecting importance-matrix entries.
+    public var includeWeights: [String] = []
+    public var excludeWeights: [String] = []
+    public var overrides = QuantizationOverrides()
+    public var overrideKV: [KVOverride] = []
+    public var allowRequantize = false
+    public var dryRun = false
+    public var overwrite = false
+
+    public init(input: URL, output: URL, fileType: LlamaFileType, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+        self.input = input
+        self.output = output
+        self.fileType = fileType
+        self.threads = threads
+    }
+}
+
+/// One tensor of a quantization plan.
+public struct QuantizePlanEntry: Sendable {
+    public let name: String
+    /// GGML order (row length first).
+    public let dimensions: [Int]
+    public let from: GGMLType
+    public let to: GGMLType
+    public let bytesBefore: Int
+    public let bytesAfter: Int
+    public let usesImportanceMatrix: Bool
+    public let fellBack: Bool
+}
+
+public struct QuantizeResult: Sendable {
+    public let output: URL
+    public let entries: [QuantizePlanEntry]
+    public let fileBytes: Int
+    public let wrote: Bool
+}
+
+public enum QuantizeError: Error, Equatable, CustomStringConvertible {
+    case requantizeDisabled(path: String, tensor: String, type: String)
+    case cannotEncode(tensor: String, type: String)
+    case missingModelKey(path: String, key: String)
+    case importanceMatrixRequired(tensor: String, fileType: String)
+
+    public var description: String {
+        switch self {
+        case let .requantizeDisabled(path, tensor, type):
+            "\(path): tensor \(tensor) is already quantized (\(type)); pass --allow-requantize to quantize it again"
+        case let .cannotEncode(tensor, type): "tensor \(tensor): Kiln cannot encode \(type) yet"
+        case let .missingModelKey(path, key): "\(path): missing \(key), which the mixture rules need"
+        case let .importanceMatrixRequired(tensor, fileType):
+            "\(fileType) needs an importance matrix for tensor \(tensor) (pass --imatrix FILE)"
+        }
+    }
+}
+
+/// `kiln quantize`: llama-quantize's file types and mixtures, byte-identical to its output.
+///
+/// From a GGUF file it behaves as `llama-quantize IN OUT TYPE`; from a checkpoint folder it converts and
+/// quantizes in one streaming pass, writing what `convert_hf_to_gguf.py --outtype f32` followed by
+/// llama-quantize would write, without the intermediate file.
+public enum Quantize {
+    struct Item {
+        let name: String
+        let dimensions: [Int]
+        let type: GGMLType
+        let rows: any RowSource
+        /// The stored bytes, when the input already holds them in the tensor's type (GGUF input).
+        let raw: UnsafeRawBufferPointer?
+    }
+
+    public static func run(_ options: QuantizeOptions, progress: ((QuantizePlanEntry, Int, Int) -> Void)? = nil) throws -> QuantizeResult {
+        var isDir: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: options.input.path, isDirectory: &isDir)
+        var metadata: GGUFMetadata
+        var items: [Item]
+        var gguf: GGUFFile? = nil
+        var plan: ConversionPlan? = nil
+        if exists && isDir.boolValue {
+            let p = try Converter.prepare(ConversionOptions(checkpoint: options.input, outputType: .f32))
+            plan = p
+            metadata = p.metadata
+            items = p.tensors.map { t in
+                Item(name: t.name, dimensions: trimmed(t.shape.reversed()), type: .f32, rows: PlannedRows(tensor: t), raw: nil)
+            }
+        } else {
+            let f = try GGUFFile(url: options.input)
+            gguf = f
+            metadata = f.metadata
+            items = f.tensors.map { t in
+                Item(name: t.name, dimensions: trimmed(t.dimensions), type: t.type, rows: GGUFRows(file: f, info: t), raw: f.data(for: t))
+            }
+        }
+        _ = plan
+        let path = options.input.path
+        let facts = try modelFacts(metadata, path: path)
+
+        var importance: ImportanceMatrix? = nil
+        if let url = options.importanceMatrix {
+            var m = try ImportanceMatrix(url: url)
+            for name in options.excludeWeights { m.entries = m.entries.filter { !$0.key.contains(name) } }
+            if !options.includeWeights.isEmpty {
+                m.entries = m.entries.filter { e in options.includeWeights.contains { e.key.contains($0) } }
+            }
+            for (k, v) in m.entries where v.contains(where: { !$0.isFinite }) {
+                throw ImportanceMatrixError.nonFinite(path: m.path, tensor: k)
+            }
+            importance = m
+        }
+        var overrides = options.overrides
+        overrides.hasImportanceMatrix = importance.map { !$0.entries.isEmpty } ?? false
+        let policy = QuantizationPolicy(fileType: options.fileType, model: facts, overrides: overrides)
+
+        let order = QuantizationPolicy.quantizeOrder(items.map(\.name))
+        let byName = Dictionary(uniqueKeysWithValues: items.map { ($0.name, $0) })
+        items = order.map { byName[$0]! }
+        let choices = policy.choose(items.map { ($0.name, $0.dimensions, $0.type) })
+
+        var entries: [QuantizePlanEntry] = []
+        var weights: [[Float]?] = []
+        for (item, choice) in zip(items, choices) {
+            var w: [Float]? = nil
+            let converts = choice.target != item.type
+            if converts, let m = importance, let e = m.entries[item.name] {
+                let expected = item.dimensions[0] * (item.dimensions.count > 2 ? item.dimensions[2] : 1)
+                if e.count == expected {
+                    w = e
+                } else if item.name != "token_embd.weight" {
+                    throw ImportanceMatrixError.sizeMismatch(path: m.path, tensor: item.name, expected: expected, actual: e.count)
+                }
+            }
+            if converts, w == nil, policy.requiresImportanceMatrix(name: item.name, target: choice.target) {
+                throw QuantizeError.importanceMatrixRequired(tensor: item.name, fileType: options.fileType.description)
+            }
+            if converts, item.type.isQuantized, !options.allowRequantize {
+                throw QuantizeError.requantizeDisabled(path: path, tensor: item.name, type: item.type.description)
+            }
+            if converts, !Quantizer.canEncode(choice.target) {
+                throw QuantizeError.cannotEncode(tensor: item.name, type: choice.target.description)
+            }
+            let elements = item.dimensions.reduce(1, *)
+            entries.append(QuantizePlanEntry(
+                name: item.name, dimensions: item.dimensions, from: item.type, to: choice.target,
+                bytesBefore: item.type.byteCount(elements: elements), bytesAfter: choice.target.byteCount(elements: elements),
+                usesImportanceMatrix: w != nil, fellBack: choice.fellBack))
+            weights.append(w)
+        }
+
+        // llama-quantize's metadata: the input's keys in order, then these two moved to the end.
+        metadata.moveToEnd("general.quantization_version", .uint32(2))
+        metadata.moveToEnd("general.file_type", .uint32(options.fileType.rawValue))
+        for k in ["split.no", "split.count", "split.tensors.count"] { metadata.remove(k) }
+        var kvOverrides = options.overrideKV
+        if let m = importance, !m.entries.isEmpty {
+            kvOverrides.append(KVOverride(key: "quantize.imatrix.file", value: .string(String(options.importanceMatrix!.path.utf8.prefix(127))!)))
+            if let d = m.datasets.first { kvOverrides.append(KVOverride(key: "quantize.imatrix.dataset", value: .string(String(d.utf8.prefix(127))!))) }
+            kvOverrides.append(KVOverride(key: "quantize.imatrix.entries_count", value: .uint32(UInt32(m.entries.count))))
+            if m.chunkCount > 0 { kvOverrides.append(KVOverride(key: "quantize.imatrix.chunks_count", value: .uint32(UInt32(m.chunkCount)))) }
+        }
+        for o in kvOverrides { metadata.moveToEnd(o.key, o.value) }
+
+        let infos = entries.map { GGUFTensorInfo(name: $0.name, dimensions: $0.dimensions, type: $0.to) }
+        if options.dryRun {
+            let header = GGUFWriter.encodeHeader(metadata: metadata, tensors: infos).count
+            var size = GGUF.pad(header, to: GGUF.defaultAlignment)
+            for i in infos { size += GGUF.pad(i.byteCount, to: GGUF.defaultAlignment) }
+            for (i, e) in entries.enumerated() { progress?(e, i, entries.count) }
+            return QuantizeResult(output: options.output, entries: entries, fileBytes: size, wrote: false)
+        }
+
+        let writer = try GGUFWriter(destination: options.output, metadata: metadata, tensors: infos, overwrite: options.overwrite)
+        var encoder = TensorEncoder(threads: max(1, options.threads))
+        for (i, (item, entry)) in zip(items, entries).enumerated() {
+            if entry.to == item.type, let raw = item.raw {
+                try writer.writeTensorData(raw)
+                item.rows.finished()
+            } else {
+                try encoder.encode(item.rows, as: entry.to, importance: weights[i], into: writer)
+            }
+            progress?(entry, i, entries.count)
+        }
+        try writer.finish()
+        _ = gguf
+        let size = (try? FileManager.default.attributesOfItem(atPath: options.output.path)[.size] as? Int) ?? 0
+        return QuantizeResult(output: options.output, entries: entries, fileBytes: size ?? 0, wrote: true)
+    }
+
+    /// `ggml_n_dims`: trailing dimensions of 1 are dropped (at least one stays).
+    static func trimmed(_ dims: [Int]) -> [Int] {
+        var d = dims
+        while d.count > 1, d.last == 1 { d.removeLast() }
+        return d
+    }
+
+    static func modelFacts(_ kv: GGUFMetadata, path: String) throws -> QuantizationModelFacts {
+        guard let arch = kv["general.architecture"]?.stringValue else {
+            throw QuantizeError.missingModelKey(path: path, key: "general.architecture")
+        }
+        func int(_ key: String) -> Int? {
+            switch kv["\(arch).\(key)"] {
+            case let .array(.uint32(a))?: a.first.map(Int.init)
+            case let .array(.int32(a))?: a.first.map(Int.init)
+            case let v?: v.integerValue.map(Int.init)
+            case nil: nil
+            }
+        }
+        guard let layers = int("block_count") else { throw QuantizeError.missingModelKey(path: path, key: "\(arch).block_count") }
+        let heads = int("attention.head_count") ?? 0
+        return QuantizationModelFacts(
+            architecture: arch, layerCount: layers, headCount: heads,
+            headCountKV: int("attention.head_count_kv") ?? heads, expertCount: int("expert_count") ?? 0)
+    }
+}
