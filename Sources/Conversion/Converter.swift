@@ -78,8 +78,9 @@ public enum Converter {
         guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
             throw ConversionError.notADirectory(path: dir.path)
         }
-        let config = try HFConfig(url: dir.appendingPathComponent("config.json"))
-        let family = try ModelFamily.detect(config)
+        let rawConfig = try HFConfig(url: dir.appendingPathComponent("config.json"))
+        let family = try ModelFamily.detect(rawConfig)
+        let config = rawConfig.withTransformersDefaults(for: family)
         let checkpoint = try SafetensorsCheckpoint(directory: dir)
 
         let vocabulary = try VocabularyExport.entries(family: family, directory: dir, config: config)

@@ -14,7 +14,9 @@ struct FixtureOracleTests {
 
     static let fixtures: [Fixture] = {
         let url = TestEnvironment.fixtures.appendingPathComponent("fixtures.json")
-        guard let data = try? Data(contentsOf: url), let list = try? JSONSerialization.jsonObject(with: data) as? [[String: Any]] else {
+        guard let data = try? Data(contentsOf: url), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let list = object["fixtures"] as? [[String: Any]]
+        else {
             return []
         }
         return list.compactMap { e in (e["name"] as? String).map { Fixture(name: $0, pre: e["pre"] as? String) } }
@@ -24,6 +26,23 @@ struct FixtureOracleTests {
         #expect(Self.fixtures.count >= 9, "fixtures/fixtures.json lists \(Self.fixtures.count) fixtures")
     }
 
+    /// Against the summaries recorded from llama.cpp's converter (`fixtures/oracle/NAME/TYPE.json`): every
+    /// key, tensor and tensor byte, read back with gguf-py.
+    @Test(arguments: fixtures, ["f32", "f16", "bf16", "q8_0"])
+    func sameAsRecordedOracle(fixture: Fixture, outtype: String) throws {
+        let python = try TestEnvironment.python
+        let folder = TemporaryFolder()
+        let ours = folder.file("kiln.gguf")
+        let checkpoint = TestEnvironment.fixtures.appendingPathComponent(fixture.name)
+        _ = try Converter.convert(ConversionOptions(
+            checkpoint: checkpoint, output: ours, outputType: OutputType(rawValue: outtype)!, threads: 2))
+        let golden = TestEnvironment.fixtures.appendingPathComponent("oracle/\(fixture.name)/\(outtype).json")
+        let report = try run(python, [TestEnvironment.oracleScripts.appendingPathComponent("compare_gguf.py").path,
+            "--golden", golden.path, ours.path])
+        #expect(report.status == 0, "\(fixture.name) \(outtype): \(report.stdout)\(report.stderr)")
+    }
+
+    /// Against llama.cpp's converter run now on the same fixture.
     @Test(arguments: fixtures, ["f32", "f16", "bf16", "q8_0"])
     func sameAsOracle(fixture: Fixture, outtype: String) throws {
         let oraclePython = try TestEnvironment.oraclePython

@@ -36,11 +36,17 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="cmpgguf-"))
     fails = 0
 
+    last: list[Path] = []
+
     def check(label: str, data: bytes | None, expect_rc: int, expect_sub: str, mode: str = "pair") -> None:
+        """data None: reuse the previous case's file (to check it in --golden mode)."""
         nonlocal fails
-        path = tmp / f"{label}.gguf"
         if data is not None:
+            path = tmp / f"{label}.gguf"
             path.write_bytes(data)
+            last[:] = [path]
+        else:
+            path = last[0]
         if mode == "pair":
             rc, out = run(*extra, str(a.gguf), str(path))
         else:
@@ -86,6 +92,8 @@ def main() -> int:
     fails += not ok
     print(f"{'PASS' if ok else 'FAIL'} json-summary")
     print(f"{fails} failure(s)")
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
     return 1 if fails else 0
 
 
