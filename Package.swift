@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "kiln-bench",
             dependencies: [
-                "Conversion", "GGUF", "Quantization", "Safetensors",
+                "Architectures", "Conversion", "GGUF", "Quantization", "Safetensors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags
