@@ -201,8 +201,9 @@ public enum Quantize {
         for k in ["split.no", "split.count", "split.tensors.count"] { metadata.remove(k) }
         var kvOverrides = options.overrideKV
         if let m = importance, !m.entries.isEmpty {
-            kvOverrides.append(KVOverride(key: "quantize.imatrix.file", value: .string(String(options.importanceMatrix!.path.utf8.prefix(127))!)))
-            if let d = m.datasets.first { kvOverrides.append(KVOverride(key: "quantize.imatrix.dataset", value: .string(String(d.utf8.prefix(127))!))) }
+            // llama-quantize stores the path as it was given on the command line.
+            kvOverrides.append(KVOverride(key: "quantize.imatrix.file", value: .string(truncated127(options.importanceMatrix!.relativePath))))
+            if let d = m.datasets.first { kvOverrides.append(KVOverride(key: "quantize.imatrix.dataset", value: .string(truncated127(d)))) }
             kvOverrides.append(KVOverride(key: "quantize.imatrix.entries_count", value: .uint32(UInt32(m.entries.count))))
             if m.chunkCount > 0 { kvOverrides.append(KVOverride(key: "quantize.imatrix.chunks_count", value: .uint32(UInt32(m.chunkCount)))) }
         }
@@ -260,3 +261,6 @@ public enum Quantize {
             headCountKV: int("attention.head_count_kv") ?? heads, expertCount: int("expert_count") ?? 0)
     }
 }
+
+/// llama-quantize copies strings into a 128-byte buffer: at most 127 bytes survive.
+func truncated127(_ s: String) -> String { String(decoding: Array(s.utf8.prefix(127)), as: UTF8.self) }

@@ -16,6 +16,7 @@ struct MakeCheckpoint: ParsableCommand {
     @Option var heads: Int = 32
     @Option var kvHeads: Int = 8
     @Option(help: "Layers per shard.") var layersPerShard: Int = 4
+    @Flag(help: "Tie the output to the token embedding (no lm_head.weight).") var tied = false
 
     func run() throws {
         let dir = URL(fileURLWithPath: directory)
@@ -34,7 +35,7 @@ struct MakeCheckpoint: ParsableCommand {
         config["num_attention_heads"] = heads
         config["num_key_value_heads"] = kvHeads
         config["head_dim"] = hidden / heads
-        config["tie_word_embeddings"] = false
+        config["tie_word_embeddings"] = tied
         try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: dir.appendingPathComponent("config.json"))
 
         let kv = hidden / heads * kvHeads
@@ -49,7 +50,8 @@ struct MakeCheckpoint: ParsableCommand {
                 (p + "mlp.down_proj.weight", [hidden, intermediate])]
             if (l + 1) % layersPerShard == 0 { shards.append(current); current = [] }
         }
-        current += [("model.norm.weight", [hidden]), ("lm_head.weight", [vocab, hidden])]
+        current += [("model.norm.weight", [hidden])]
+        if !tied { current.append(("lm_head.weight", [vocab, hidden])) }
         shards.append(current)
         var weightMap: [String: String] = [:]
         var seed: UInt64 = 42

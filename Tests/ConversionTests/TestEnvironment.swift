@@ -32,6 +32,7 @@ enum TestEnvironment {
 
     /// The `kiln` executable built alongside the tests.
     static var kiln: URL { repositoryRoot.appendingPathComponent(".build/debug/kiln") }
+    static var kilnBench: URL { repositoryRoot.appendingPathComponent(".build/debug/kiln-bench") }
 
     struct MissingEnvironment: Error { let name: String }
 }
@@ -44,8 +45,9 @@ struct CommandResult {
 }
 
 /// Runs a command, capturing its output (read concurrently so a chatty child cannot block on a full pipe).
-func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil) throws -> CommandResult {
     let p = Process()
+    if let directory { p.currentDirectoryURL = directory }
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
     var env = ProcessInfo.processInfo.environment
