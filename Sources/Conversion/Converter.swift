@@ -64,9 +64,8 @@ public enum Converter {
                 sourceType: t.sourceTypeName, outputType: type, bytes: infos[i].byteCount))
         }
         try writer.finish()
-        let size = (try? FileManager.default.attributesOfItem(atPath: output.path)[.size] as? Int) ?? 0
         return ConversionResult(
-            output: output, tensorCount: plan.tensors.count, fileBytes: size ?? 0, outputType: plan.outputType,
+            output: output, tensorCount: plan.tensors.count, fileBytes: fileSize(output), outputType: plan.outputType,
             architecture: plan.family.ggufName)
     }
 
@@ -153,4 +152,9 @@ extension PlannedTensor {
         case .generated: "F32"
         }
     }
+}
+
+/// Size of a file in bytes (0 if it cannot be read).
+func fileSize(_ url: URL) -> Int {
+    ((try? FileManager.default.attributesOfItem(atPath: url.path))?[.size] as? NSNumber)?.intValue ?? 0
 }

@@ -123,24 +123,19 @@ public enum Quantize {
         let exists = FileManager.default.fileExists(atPath: options.input.path, isDirectory: &isDir)
         var metadata: GGUFMetadata
         var items: [Item]
-        var gguf: GGUFFile? = nil
-        var plan: ConversionPlan? = nil
         if exists && isDir.boolValue {
             let p = try Converter.prepare(ConversionOptions(checkpoint: options.input, outputType: .f32))
-            plan = p
             metadata = p.metadata
             items = p.tensors.map { t in
                 Item(name: t.name, dimensions: trimmed(t.shape.reversed()), type: .f32, rows: PlannedRows(tensor: t), raw: nil)
             }
         } else {
             let f = try GGUFFile(url: options.input)
-            gguf = f
             metadata = f.metadata
             items = f.tensors.map { t in
                 Item(name: t.name, dimensions: trimmed(t.dimensions), type: t.type, rows: GGUFRows(file: f, info: t), raw: f.data(for: t))
             }
         }
-        _ = plan
         let path = options.input.path
         let facts = try modelFacts(metadata, path: path)
 
@@ -230,9 +225,7 @@ public enum Quantize {
             progress?(entry, i, entries.count)
         }
         try writer.finish()
-        _ = gguf
-        let size = (try? FileManager.default.attributesOfItem(atPath: options.output.path)[.size] as? Int) ?? 0
-        return QuantizeResult(output: options.output, entries: entries, fileBytes: size ?? 0, wrote: true)
+        return QuantizeResult(output: options.output, entries: entries, fileBytes: fileSize(options.output), wrote: true)
     }
 
     /// `ggml_n_dims`: trailing dimensions of 1 are dropped (at least one stays).

@@ -70,12 +70,12 @@ struct MakeCheckpoint: ParsableCommand {
             var header = Array("{\(entries.joined(separator: ","))}".utf8)
             while header.count % 8 != 0 { header.append(0x20) }
             let url = dir.appendingPathComponent(name)
-            FileManager.default.createFile(atPath: url.path, contents: nil)
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw ValidationErrorText("cannot create \(url.path)") }
             let h = try FileHandle(forWritingTo: url)
             var prefix = [UInt8]()
             withUnsafeBytes(of: UInt64(header.count).littleEndian) { prefix += $0 }
             try h.write(contentsOf: prefix + header)
-            for (t, shape) in shard {
+            for (_, shape) in shard {
                 let n = shape.reduce(1, *)
                 let isNorm = shape.count == 1
                 var out = [UInt16](repeating: 0, count: n)
@@ -85,7 +85,6 @@ struct MakeCheckpoint: ParsableCommand {
                     out[j] = HalfPrecision.bf16Bits(isNorm ? 1 + 0.1 * u : 0.04 * u)
                 }
                 try out.withUnsafeBytes { try h.write(contentsOf: Data($0)) }
-                _ = t
             }
             try h.close()
         }
