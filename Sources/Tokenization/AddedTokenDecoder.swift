@@ -19,7 +19,7 @@ struct AddedTokenDecoder {
         return text
     }
 
-    private static func apply(_ decoder: JSONValue, to tokens: [String]) -> [String] {
+    static func apply(_ decoder: JSONValue, to tokens: [String]) -> [String] {
         switch decoder["type"]?.stringValue {
         case "Sequence":
             var tokens = tokens
@@ -86,12 +86,10 @@ struct AddedTokenDecoder {
             let replacement = decoder["replacement"]?.stringValue ?? "\u{2581}"
             let scheme = decoder["prepend_scheme"]?.stringValue
                 ?? ((decoder["add_prefix_space"]?.boolValue ?? true) ? "always" : "never")
+            // `tokenizers` drops every replacement character of the first token (not only a leading one)
+            // unless the scheme is "never".
             return tokens.enumerated().map { index, token in
-                var text = replaceAll(token, replacement, " ")
-                if index == 0, scheme != "never", text.unicodeScalars.first == " " {
-                    text = String(text.unicodeScalars.dropFirst())
-                }
-                return text
+                replaceAll(token, replacement, index == 0 && scheme != "never" ? "" : " ")
             }
         default:
             return tokens

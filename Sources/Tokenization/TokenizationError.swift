@@ -27,6 +27,11 @@ public enum TokenizationError: Error, Equatable, Sendable, CustomStringConvertib
     case unknownPreTokenizer(path: String, found: String)
     /// A special token id is negative (the converter raises `ValueError`).
     case invalidSpecialTokenID(path: String, type: String, id: Int)
+    /// A `tokenizer.json` component (`component` is e.g. `normalizer` or `pre_tokenizer`) is of a kind the
+    /// tokenizer engine cannot run exactly; `found` describes it.
+    case unsupportedComponent(path: String, component: String, found: String)
+    /// GGUF tokenizer arrays are inconsistent (e.g. `token_type` has another length than `tokens`).
+    case invalidVocabulary(detail: String)
 
     public var description: String {
         switch self {
@@ -54,6 +59,10 @@ public enum TokenizationError: Error, Equatable, Sendable, CustomStringConvertib
             "\(path): unrecognized pre-tokenizer configuration \(found); Kiln cannot name its tokenizer.ggml.pre"
         case .invalidSpecialTokenID(let path, let type, let id):
             "\(path): invalid \(type) token id \(id); ids must be non-negative"
+        case .unsupportedComponent(let path, let component, let found):
+            "\(path): unsupported \(component) \(found); the tokenizer engine cannot run it"
+        case .invalidVocabulary(let detail):
+            "invalid tokenizer vocabulary: \(detail)"
         }
     }
 }

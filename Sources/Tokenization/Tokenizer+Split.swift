@@ -1,0 +1,141 @@
+/// Hand-written matchers for the pre-tokenizer split regexes real checkpoints use. Each behaves exactly like
+/// the regex run by Oniguruma (`tokenizers`) or llama.cpp's `unicode_regex_split` over one piece of text: the
+/// alternatives are tried in order at each position, with the same greedy and backtracking results (see the
+/// comments per alternative). NSRegularExpression is avoided: on Linux it is slow and its `\p{…}` and `\s`
+/// differ in details.
+enum SplitPattern: Sendable, Equatable {
+    /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`
+    case gpt2
+    /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+    /// (Llama 3 with `maxDigits` 3; Qwen2 with 1).
+    case llama3(maxDigits: Int)
+
+    static let gpt2Regex = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"#
+
+    /// The pattern for a `Split` regex from `tokenizer.json`, if it is one of the known ones.
+    static func known(_ regex: String) -> SplitPattern? {
+        if regex == gpt2Regex { return .gpt2 }
+        if regex == PreTokenizerIdentification.llama3Regex { return .llama3(maxDigits: 3) }
+        if regex == PreTokenizerIdentification.qwen2Regex { return .llama3(maxDigits: 1) }
+        return nil
+    }
+
+    /// Appends the matches in `s[from..<to]` to `pieces` (gaps between matches too, as `Isolated` does;
+    /// these patterns leave none).
+    func split(
+        _ s: UnsafeBufferPointer<UInt32>, _ cls: UnsafeBufferPointer<UInt8>, from: Int, to: Int,
+        into pieces: inout [Range<Int>]
+    ) {
+        switch self {
+        case .gpt2: splitGPT2(s, cls, from, to, &pieces)
+        case .llama3(let maxDigits): splitLlama3(s, cls, from, to, maxDigits, &pieces)
+        }
+    }
+}
+
+private let L = UnicodeClass.letter
+private let N = UnicodeClass.number
+private let W = UnicodeClass.whitespace
+
+@inline(__always) private func isOther(_ c: UInt8) -> Bool { c & (L | N | W) == 0 }
+
+/// The contraction alternatives at `i` (which holds an apostrophe): the match length, or 0.
+@inline(__always)
+private func contraction(_ s: UnsafeBufferPointer<UInt32>, _ i: Int, _ to: Int, caseInsensitive: Bool) -> Int {
+    guard i + 1 < to else { return 0 }
+    func lower(_ c: UInt32) -> UInt32 { caseInsensitive && c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
+    let a = lower(s[i + 1])
+    if a == 0x73 || a == 0x74 || a == 0x6D || a == 0x64 { return 2 } // s t m d
+    guard i + 2 < to else { return 0 }
+    let b = lower(s[i + 2])
+    if (a == 0x72 && b == 0x65) || (a == 0x76 && b == 0x65) || (a == 0x6C && b == 0x6C) { return 3 } // re ve ll
+    return 0
+}
+
+/// `\s+(?!\S)|\s+` at a whitespace position: the whole run if it ends the text, otherwise the run minus its
+/// last character (which then starts the next match, e.g. " word"), or the single character.
+@inline(__always)
+private func whitespaceRun(_ cls: UnsafeBufferPointer<UInt8>, _ i: Int, _ to: Int) -> Int {
+    var k = i + 1
+    while k < to, cls[k] & W != 0 { k += 1 }
+    if k == to || k - i == 1 { return k }
+    return k - 1
+}
+
+private func splitGPT2(
+    _ s: UnsafeBufferPointer<UInt32>, _ cls: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int,
+    _ pieces: inout [Range<Int>]
+) {
+    var i = from
+    while i < to {
+        let c = s[i]
+        var end = i
+        if c == 0x27 { end = i + contraction(s, i, to, caseInsensitive: false) }
+        if end == i {
+            // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: the optional space is taken only when what follows
+            // it fits the class (otherwise the regex backtracks to the whitespace alternatives).
+            let j = (c == 0x20 && i + 1 < to && cls[i + 1] & W == 0) ? i + 1 : i
+            let cj = cls[j]
+            if cj & L != 0 {
+                end = j + 1
+                while end < to, cls[end] & L != 0 { end += 1 }
+            } else if cj & N != 0 {
+                end = j + 1
+                while end < to, cls[end] & N != 0 { end += 1 }
+            } else if isOther(cj) {
+                end = j + 1
+                while end < to, isOther(cls[end]) { end += 1 }
+            } else {
+                end = whitespaceRun(cls, i, to)
+            }
+        }
+        pieces.append(i..<end)
+        i = end
+    }
+}
+
+private func splitLlama3(
+    _ s: UnsafeBufferPointer<UInt32>, _ cls: UnsafeBufferPointer<UInt8>, _ from: Int, _ to: Int, _ maxDigits: Int,
+    _ pieces: inout [Range<Int>]
+) {
+    var i = from
+    while i < to {
+        let c = s[i]
+        let ci = cls[i]
+        var end = i
+        if c == 0x27 { end = i + contraction(s, i, to, caseInsensitive: true) }
+        if end != i {
+        } else if ci & L != 0 {
+            // `[^\r\n\p{L}\p{N}]?\p{L}+` starting with a letter.
+            end = i + 1
+            while end < to, cls[end] & L != 0 { end += 1 }
+        } else if ci & N == 0, c != 0x0A, c != 0x0D, i + 1 < to, cls[i + 1] & L != 0 {
+            // `[^\r\n\p{L}\p{N}]?\p{L}+` with one leading non-letter, non-digit, non-newline character.
+            end = i + 2
+            while end < to, cls[end] & L != 0 { end += 1 }
+        } else if ci & N != 0 {
+            // `\p{N}{1,maxDigits}`
+            end = i + 1
+            while end < to, end - i < maxDigits, cls[end] & N != 0 { end += 1 }
+        } else {
+            // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
+            let j = (c == 0x20 && i + 1 < to && isOther(cls[i + 1])) ? i + 1 : i
+            if isOther(cls[j]) {
+                end = j + 1
+                while end < to, isOther(cls[end]) { end += 1 }
+                while end < to, s[end] == 0x0A || s[end] == 0x0D { end += 1 }
+            } else {
+                // `\s*[\r\n]+`: greedy `\s*` backs off to the last newline of the whitespace run.
+                var k = i
+                var lastNewline = -1
+                while k < to, cls[k] & W != 0 {
+                    if s[k] == 0x0A || s[k] == 0x0D { lastNewline = k }
+                    k += 1
+                }
+                end = lastNewline >= 0 ? lastNewline + 1 : whitespaceRun(cls, i, to)
+            }
+        }
+        pieces.append(i..<end)
+        i = end
+    }
+}
