@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Conversion", "GGUF", "Quantization",
+                "Architectures", "Conversion", "GGUF", "Quantization", "Tokenization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

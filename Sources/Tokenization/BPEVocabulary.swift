@@ -113,7 +113,7 @@ public struct BPEVocabulary: Sendable {
         if let pre {
             self.pre = pre
         } else {
-            self.pre = try PreTokenizerIdentification.identify(files: files)
+            self.pre = try PreTokenizerIdentification.resolve(files: files)
         }
     }
 

@@ -31,4 +31,15 @@ extension PreTokenizerIdentification {
         "63b97e4253352e6f357cc59ea5b583e3a680eaeaf2632188c2b952de2588485e": "tekken",
         "ccc2ef013c104be7bae2965776d611e1d7a8a2a9c547dd93a682c9a9fc80352e": "gpt-4o",
     ]
+
+    /// `tokenizer.ggml.pre` from two kinds of evidence. The configuration must be one Kiln understands
+    /// (``identify(files:)``; anything else is an error naming what was found). When Kiln's own encoder
+    /// then produces a probe hash from llama.cpp's table, the table's name wins, because that is exactly
+    /// what the converter writes (it tells apart models sharing a configuration, such as `falcon3` and
+    /// `llama-bpe`); otherwise the configuration's name is used, where llama.cpp's converter would refuse.
+    public static func resolve(files: TokenizerFiles) throws(TokenizationError) -> String {
+        let byConfiguration = try identify(files: files)
+        guard let tokenizer = try? Tokenizer(files: files) else { return byConfiguration }
+        return knownProbeHashes[probeHash(tokenizer: tokenizer)] ?? byConfiguration
+    }
 }
