@@ -26,6 +26,7 @@ let package = Package(
         .target(name: "Safetensors", dependencies: ["FileAccess"]),
         .target(name: "Tokenization"),
         .target(name: "Architectures", dependencies: ["GGUF", "Safetensors"]),
+        .target(name: "Inference", dependencies: ["GGUF", "Quantization"], swiftSettings: kernelFlags),
         .target(
             name: "Conversion",
             dependencies: [
@@ -51,6 +52,9 @@ let package = Package(
         ),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(
+            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "GGUF", "Inference"],
+            exclude: ["Data"], swiftSettings: kernelFlags),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "Quantization"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"]),
         .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], exclude: ["Resources"]),

@@ -32,52 +32,27 @@ public enum HalfPrecision {
         Float(bitPattern: UInt32(bits) << 16)
     }
 
-    /// Converts `count` fp32 values to fp16, 16 lanes at a time.
+    /// Converts `count` fp32 values to fp16 with ggml's rounding and NaN encoding.
+    ///
+    /// A plain per-element loop: with a CPU level set the compiler vectorizes it (F16C plus a NaN blend),
+    /// measured 16.8 GB/s against 9.1 GB/s for explicit `SIMD16<Float16>` conversion followed by a NaN-fixing
+    /// pass.
     @inlinable
     public static func convertToFP16(
         _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int
     ) {
-        var i = 0
-        while i + 16 <= count {
-            let v = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD16<Float>.self)
-            let h = SIMD16<Float16>(v)
-            UnsafeMutableRawPointer(destination + i).storeBytes(of: h, as: SIMD16<Float16>.self)
-            i += 16
-        }
-        while i < count {
-            destination[i] = Float16(source[i]).bitPattern
-            i += 1
-        }
-        // Hardware conversion keeps NaN payload bits; ggml writes 0x7E00 | sign for every NaN.
-        for j in 0..<count where destination[j] & 0x7C00 == 0x7C00 && destination[j] & 0x03FF != 0 {
-            destination[j] = destination[j] & 0x8000 | 0x7E00
-        }
+        for i in 0..<count { destination[i] = fp16Bits(source[i]) }
     }
 
     /// Converts `count` fp32 values to bf16 with ggml's rounding.
+    ///
+    /// A plain per-element loop, which the compiler vectorizes (measured 15.7 GB/s against 9.7 GB/s for an
+    /// explicit `SIMD16<UInt32>` version with a mask select).
     @inlinable
     public static func convertToBF16(
         _ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<UInt16>, count: Int
     ) {
-        let raw = UnsafeRawPointer(source)
-        var i = 0
-        while i + 16 <= count {
-            let u = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<UInt32>.self)
-            let rounded = (u &+ 0x7fff &+ ((u &>> 16) & 1)) &>> 16
-            let quiet = (u &>> 16) | 64
-            // All ones where |u| > inf (a NaN): the difference is negative exactly then. A mask select,
-            // because `replacing(with:where:)` compiles to per-lane branches.
-            let nanMask = SIMD16<UInt32>(
-                truncatingIfNeeded: SIMD16<Int32>(truncatingIfNeeded: 0x7f80_0000 &- (u & 0x7fff_ffff)) &>> 31)
-            let result = (rounded & ~nanMask) | (quiet & nanMask)
-            UnsafeMutableRawPointer(destination + i).storeBytes(
-                of: SIMD16<UInt16>(truncatingIfNeeded: result), as: SIMD16<UInt16>.self)
-            i += 16
-        }
-        while i < count {
-            destination[i] = bf16Bits(source[i])
-            i += 1
-        }
+        for i in 0..<count { destination[i] = bf16Bits(source[i]) }
     }
 
     /// Widens `count` fp16 values to fp32 (exact).

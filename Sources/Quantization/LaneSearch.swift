@@ -15,6 +15,8 @@ extension SIMD16 where Scalar == Float {
         ((self + 12_582_912.0).intBits & 0x007F_FFFF) &- 0x0040_0000
     }
     @inline(__always) var magnitude: Self { Self(intBits: intBits & 0x7FFF_FFFF) }
+    /// IEEE negation (flips the sign bit, so +0 ↦ −0 as C's unary minus).
+    @inline(__always) var negated: Self { Self(intBits: intBits ^ Int32.min) }
 
     /// All-ones lanes where the comparison holds (IEEE: false with NaN).
     @inline(__always) func lt(_ other: Self) -> SIMD16<Int32> { unsafeBitCast(self .< other, to: SIMD16<Int32>.self) }
@@ -53,15 +55,36 @@ extension SIMD16 where Scalar == Int32 {
 /// element by element in index order, with the same float operations; data-dependent branches become masks
 /// evaluated in the same order, so every lane's result equals the scalar reference's bit for bit.
 enum LaneSearch {
+    /// `nearest_int` then `clamp(·, 0, nmax)`, returned as float, for lanes with |t| < 2²¹: the clamp is done
+    /// first on the float bit patterns (non-negative floats order like integers), which gives the same code
+    /// because rounding is monotonic, then the 1.5·2²³ trick rounds to nearest-even.
+    @inline(__always)
+    static func roundClamped(_ t: V, _ nmaxBits: VI) -> V {
+        let b = t.intBits
+        let nonNegative = b & ~(b &>> 31)                   // t < 0 (and −0) → +0
+        let above = (nmaxBits &- nonNegative) &>> 31       // all ones where t > nmax
+        let c = nonNegative ^ ((nonNegative ^ nmaxBits) & above)
+        return (V(intBits: c) + 12_582_912.0) - 12_582_912.0
+    }
+
     /// `make_qkx2_quants` / `make_qkx3_quants` per lane. `x[i]` holds element i of every lane's block;
-    /// `w == nil` means weights `x²` (qkx3 only). Codes land in `L` (0…nmax), the negated min in `theMin`.
+    /// `w[i]` the weights (the caller passes `x²` where ggml does). Codes land in `L` (0…nmax), the negated
+    /// min in `theMin`.
+    ///
+    /// The codes are kept as floats and rounded with ``roundClamped(_:_:)`` when every live lane's
+    /// `|iscale·(x − min)|` is provably below 2²¹ for the trial (bounded by `|iscale|·max(|max − min|,
+    /// |lowest − min|)`); otherwise the trial uses the integer `nearest_int` and clamp literally, so codes
+    /// match ggml's even where `nearest_int` would wrap.
     @inline(__always)
     static func makeQkxQuants(
         _ n: Int, _ nmax: Int32, _ x: UnsafePointer<V>, _ w: UnsafePointer<V>,
-        _ L: UnsafeMutablePointer<VI>, _ Laux: UnsafeMutablePointer<VI>, theMin: inout V,
+        _ Lint: UnsafeMutablePointer<VI>, _ LauxInt: UnsafeMutablePointer<VI>, theMin: inout V,
         rmin: Float, rdelta: Float, nstep: Int, useMad: Bool, qkx3: Bool
     ) -> V {
+        let Laux = UnsafeMutableRawPointer(LauxInt).assumingMemoryBound(to: V.self)
         let zero = V(repeating: 0)
+        let nmaxF = V(repeating: Float(nmax))
+        let nmaxBits = nmaxF.intBits
         var min = x[0]
         var max = x[0]
         var sumW = w[0]
@@ -73,38 +96,62 @@ enum LaneSearch {
             sumW += w[i]
             sumX += w[i] * xi
         }
+        let lowest = min
         min = V.select(min.gt(zero), zero, min)
         let degenerate = qkx3 ? max.le(min) : max.eq(min)
         let live = ~degenerate
         // `min` changes when a trial is accepted, and ggml re-reads it (in `max - min` too) on every trial.
-        var iscale = V(repeating: Float(nmax)) / (max - min)
+        let limit = V(repeating: 2_097_152)
+        // True when every live lane's |iscale·(x − min)| stays below 2²¹ (then ``roundClamped(_:_:)`` is exact).
+        // `iscale` overflows to inf for subnormal ranges: the bound is then inf and the literal path is taken.
+        @inline(__always) func inRange(_ iscale: V, _ min: V) -> Bool {
+            let spanA = (max - min).magnitude, spanB = (lowest - min).magnitude
+            let bound = iscale.magnitude * V.select(spanA.gt(spanB), spanA, spanB)
+            return !(~bound.lt(limit) & live).anyNonZero
+        }
+        var iscale = nmaxF / (max - min)
         var scale = 1 / iscale
         var best = zero
+        let initialInRange = inRange(iscale, min)
+        // The codes of the best trial are recomputed once at the end from that trial's iscale and min
+        // (instead of copying Laux on every acceptance).
+        var bestIscale = iscale
+        var bestMinUsed = min
         for i in 0..<n {
-            let l = (iscale * (x[i] - min)).nearestInt.clamp(0, nmax)
-            L[i] = l
-            var diff = (scale * l.float + min) - x[i]
+            let t = iscale * (x[i] - min)
+            let fl = initialInRange ? roundClamped(t, nmaxBits) : t.nearestInt.clamp(0, nmax).float
+            var diff = (scale * fl + min) - x[i]
             diff = useMad ? diff.magnitude : diff * diff
             best += w[i] * diff
         }
         if nstep >= 1 {
             for step in 0...nstep {
                 iscale = V(repeating: (rmin + rdelta * Float(step)) + Float(nmax)) / (max - min)
+                let inRange = inRange(iscale, min)
                 var sumL = zero
                 var sumL2 = zero
                 var sumXL = zero
-                for i in 0..<n {
-                    let l = (iscale * (x[i] - min)).nearestInt.clamp(0, nmax)
-                    Laux[i] = l
-                    let fl = l.float
-                    let wl = w[i] * fl
-                    sumL += wl
-                    sumL2 += wl * fl
-                    sumXL += wl * x[i]
+                if inRange {
+                    for i in 0..<n {
+                        let fl = roundClamped(iscale * (x[i] - min), nmaxBits)
+                        Laux[i] = fl
+                        let wl = w[i] * fl
+                        sumL += wl
+                        sumL2 += wl * fl
+                        sumXL += wl * x[i]
+                    }
+                } else {
+                    for i in 0..<n {
+                        let fl = (iscale * (x[i] - min)).nearestInt.clamp(0, nmax).float
+                        Laux[i] = fl
+                        let wl = w[i] * fl
+                        sumL += wl
+                        sumL2 += wl * fl
+                        sumXL += wl * x[i]
+                    }
                 }
                 let D = sumW * sumL2 - sumL * sumL
                 let dPositive = D.gt(zero) & live
-                if !dPositive.anyNonZero { continue }
                 var thisScale = (sumW * sumXL - sumX * sumL) / D
                 var thisMin = (sumL2 * sumX - sumL * sumXL) / D
                 let minPositive = thisMin.gt(zero)
@@ -112,21 +159,24 @@ enum LaneSearch {
                 thisScale = V.select(minPositive, sumXL / sumL2, thisScale)
                 var cur = zero
                 for i in 0..<n {
-                    var diff = (thisScale * Laux[i].float + thisMin) - x[i]
+                    var diff = (thisScale * Laux[i] + thisMin) - x[i]
                     diff = useMad ? diff.magnitude : diff * diff
                     cur += w[i] * diff
                 }
                 let accept = dPositive & cur.lt(best)
-                if !accept.anyNonZero { continue }
-                for i in 0..<n { L[i] = VI.select(accept, Laux[i], L[i]) }
+                bestIscale = V.select(accept, iscale, bestIscale)
+                bestMinUsed = V.select(accept, min, bestMinUsed)
                 best = V.select(accept, cur, best)
                 scale = V.select(accept, thisScale, scale)
                 min = V.select(accept, thisMin, min)
             }
         }
-        // Degenerate lanes: L = 0, scale 0, min as clamped.
-        for i in 0..<n { L[i] = L[i] & live }
-        theMin = -min
+        // Integer codes of the chosen trial (the literal `nearest_int` and clamp, exact in every range);
+        // degenerate lanes: L = 0, scale 0, min as clamped.
+        for i in 0..<n {
+            Lint[i] = (bestIscale * (x[i] - bestMinUsed)).nearestInt.clamp(0, nmax) & live
+        }
+        theMin = min.negated   // SIMD `prefix -` is `0 − x`, which loses the sign of zero
         return V.select(live, scale, zero)
     }
 
@@ -134,9 +184,23 @@ enum LaneSearch {
     /// `x²` when ggml uses no `qw`). Codes land in `L` with the `+nmax` bias.
     @inline(__always)
     static func makeQxQuants(
-        _ n: Int, _ nmax: Int32, _ x: UnsafePointer<V>, _ w: UnsafePointer<V>, _ L: UnsafeMutablePointer<VI>
+        _ n: Int, _ nmax: Int32, _ x: UnsafePointer<V>, _ w: UnsafePointer<V>, _ Lint: UnsafeMutablePointer<VI>
     ) -> V {
+        // Codes are kept as floats. For live lanes |iscale·x| ≤ nmax + 0.9 (|x| ≤ |max|), and
+        // `clamp(nearest_int(t), −nmax, nmax−1)` is computed in the rounded-float domain: the bits of
+        // t + 1.5·2²³ are 0x4B400000 + round(t), so the clamp is on integers (sign-bit masks, no SIMDMask
+        // compares, which LLVM packs to bits here) and one subtraction gives the float code.
+        // Dead lanes (amax < 1e-15) compute garbage that is masked at the end.
         let zero = V(repeating: 0)
+        let magicBits = V(repeating: 12_582_912.0).intBits
+        let loBits = magicBits &- nmax, hiBits = magicBits &+ (nmax - 1)
+        @inline(__always) func code(_ t: V) -> V {
+            let r = (t + 12_582_912.0).intBits
+            let above = (hiBits &- r) &>> 31
+            let m = r ^ ((r ^ hiBits) & above)
+            let below = (m &- loBits) &>> 31
+            return V(intBits: m ^ ((m ^ loBits) & below)) - 12_582_912.0
+        }
         var amax = zero
         var max = zero
         for i in 0..<n {
@@ -149,11 +213,15 @@ enum LaneSearch {
         var iscale = V(repeating: Float(-nmax)) / max
         var sumlx = zero
         var suml2 = zero
+        // `w·x` is the same product in every trial: computed once (ggml recomputes it; same value).
+        return withUnsafeTemporaryAllocation(of: V.self, capacity: n) { wxBuffer -> V in
+        let wx = wxBuffer.baseAddress!
+        // The codes of the best trial depend only on its iscale: recomputed once at the end.
+        var bestIscale = iscale
         for i in 0..<n {
-            let l = (iscale * x[i]).nearestInt.clamp(-nmax, nmax - 1)
-            L[i] = l &+ nmax
-            let fl = l.float
-            sumlx += (w[i] * x[i]) * fl
+            wx[i] = w[i] * x[i]
+            let fl = code(iscale * x[i])
+            sumlx += wx[i] * fl
             suml2 += (w[i] * fl) * fl
         }
         var scale = V.select(suml2.ne(zero), sumlx / suml2, zero)
@@ -163,73 +231,94 @@ enum LaneSearch {
             sumlx = zero
             suml2 = zero
             for i in 0..<n {
-                let fl = (iscale * x[i]).nearestInt.clamp(-nmax, nmax - 1).float
-                sumlx += (w[i] * x[i]) * fl
+                let fl = code(iscale * x[i])
+                sumlx += wx[i] * fl
                 suml2 += (w[i] * fl) * fl
             }
             let accept = suml2.gt(zero) & (sumlx * sumlx).gt(best * suml2) & live
-            if !accept.anyNonZero { continue }
-            for i in 0..<n {
-                L[i] = VI.select(accept, (iscale * x[i]).nearestInt.clamp(-nmax, nmax - 1) &+ nmax, L[i])
-            }
+            bestIscale = V.select(accept, iscale, bestIscale)
             scale = V.select(accept, sumlx / suml2, scale)
             best = V.select(accept, scale * sumlx, best)
         }
-        for i in 0..<n { L[i] = L[i] & live }
+        for i in 0..<n { Lint[i] = (code(bestIscale * x[i]).nearestInt &+ nmax) & live }
         return V.select(live, scale, zero)
+        }
     }
 
     /// `make_q3_quants` with `do_rmse = true` per lane (the Q3_K reference search); codes biased by `+nmax`.
-    @inline(__always)
+    ///
+    /// Two independent groups of 16 lanes (`a` and `b`, e.g. two super-blocks) run interleaved: the
+    /// refinement pass is one long dependency chain per lane (a division feeds the next element's sums), so
+    /// two chains in flight nearly halve its time. Each group's arithmetic is exactly the single-group one.
     static func makeQ3Quants(
-        _ n: Int, _ nmax: Int32, _ x: UnsafePointer<V>, _ L: UnsafeMutablePointer<VI>
-    ) -> V {
+        _ n: Int, _ nmax: Int32, _ xa: UnsafePointer<V>, _ La: UnsafeMutablePointer<VI>,
+        _ xb: UnsafePointer<V>, _ Lb: UnsafeMutablePointer<VI>
+    ) -> (V, V) {
         let zero = V(repeating: 0)
-        var amax = zero
-        var max = zero
-        for i in 0..<n {
-            let ax = x[i].magnitude
-            let m = ax.gt(amax)
-            amax = V.select(m, ax, amax)
-            max = V.select(m, x[i], max)
+        struct State { var sumlx: V; var suml2: V; var live: VI }
+
+        @inline(__always) func start(_ x: UnsafePointer<V>, _ L: UnsafeMutablePointer<VI>) -> State {
+            var amax = zero
+            var max = zero
+            for i in 0..<n {
+                let ax = x[i].magnitude
+                let m = ax.gt(amax)
+                amax = V.select(m, ax, amax)
+                max = V.select(m, x[i], max)
+            }
+            let live = ~amax.lt(V(repeating: QuantHelpers.groupMaxEps))
+            let iscale = V(repeating: Float(-nmax)) / max
+            var sumlx = zero
+            var suml2 = zero
+            for i in 0..<n {
+                let l = (iscale * x[i]).nearestInt.clamp(-nmax, nmax - 1)
+                L[i] = l
+                let w = x[i] * x[i]
+                let fl = l.float
+                sumlx += (w * x[i]) * fl
+                suml2 += (w * fl) * fl
+            }
+            return State(sumlx: sumlx, suml2: suml2, live: live)
         }
-        let live = ~amax.lt(V(repeating: QuantHelpers.groupMaxEps))
-        let iscale = V(repeating: Float(-nmax)) / max
-        var sumlx = zero
-        var suml2 = zero
-        for i in 0..<n {
-            let l = (iscale * x[i]).nearestInt.clamp(-nmax, nmax - 1)
-            L[i] = l
+
+        /// One element of a refinement pass; returns the lanes that changed.
+        @inline(__always) func refine(_ i: Int, _ x: UnsafePointer<V>, _ L: UnsafeMutablePointer<VI>, _ st: inout State) -> VI {
             let w = x[i] * x[i]
-            let fl = l.float
-            sumlx += (w * x[i]) * fl
-            suml2 += (w * fl) * fl
+            let li = L[i].float
+            var slx = st.sumlx - (w * x[i]) * li
+            let slxPositive = slx.gt(zero)
+            var sl2 = st.suml2 - (w * li) * li
+            let nl = ((x[i] * sl2) / slx).nearestInt.clamp(-nmax, nmax - 1)
+            let delta = nl ^ L[i]
+            let differs = (delta | (0 &- delta)) &>> 31       // all ones where nl != L[i]
+            let fnl = nl.float
+            slx += (w * x[i]) * fnl
+            sl2 += (w * fnl) * fnl
+            let accept = slxPositive & differs & sl2.gt(zero)
+                & ((slx * slx) * st.suml2).gt((st.sumlx * st.sumlx) * sl2)
+            L[i] = VI.select(accept, nl, L[i])
+            st.sumlx = V.select(accept, slx, st.sumlx)
+            st.suml2 = V.select(accept, sl2, st.suml2)
+            return accept & st.live
         }
+
+        @inline(__always) func finish(_ L: UnsafeMutablePointer<VI>, _ st: State) -> V {
+            for i in 0..<n { L[i] = (L[i] &+ nmax) & st.live }
+            return V.select(st.live, V.select(st.suml2.gt(zero), st.sumlx / st.suml2, zero), zero)
+        }
+
+        var a = start(xa, La)
+        var b = start(xb, Lb)
         for _ in 0..<5 {
             var changed = VI(repeating: 0)
             for i in 0..<n {
-                let w = x[i] * x[i]
-                let li = L[i].float
-                var slx = sumlx - (w * x[i]) * li
-                let slxPositive = slx.gt(zero)
-                var sl2 = suml2 - (w * li) * li
-                let nl = ((x[i] * sl2) / slx).nearestInt.clamp(-nmax, nmax - 1)
-                let delta = nl ^ L[i]
-                let differs = (delta | (0 &- delta)) &>> 31       // all ones where nl != L[i]
-                let fnl = nl.float
-                slx += (w * x[i]) * fnl
-                sl2 += (w * fnl) * fnl
-                let accept = slxPositive & differs & sl2.gt(zero) & ((slx * slx) * suml2).gt((sumlx * sumlx) * sl2)
-                L[i] = VI.select(accept, nl, L[i])
-                sumlx = V.select(accept, slx, sumlx)
-                suml2 = V.select(accept, sl2, suml2)
-                changed |= accept
+                changed |= refine(i, xa, La, &a)
+                changed |= refine(i, xb, Lb, &b)
             }
             // A lane whose pass changed nothing stops in ggml; later passes cannot change it either (its sums
             // and codes are a fixed point of the same deterministic pass), so running on is harmless.
-            if !(changed & live).anyNonZero { break }
+            if !changed.anyNonZero { break }
         }
-        for i in 0..<n { L[i] = (L[i] &+ nmax) & live }
-        return V.select(live, V.select(suml2.gt(zero), sumlx / suml2, zero), zero)
+        return (finish(La, a), finish(Lb, b))
     }
 }

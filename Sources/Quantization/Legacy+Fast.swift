@@ -3,35 +3,44 @@
 /// Without an importance matrix every block is two `SIMD16<Float>`; the operations are ggml's, spelled for
 /// SIMD: maxima through the integer order of bit patterns (exact), `(int8_t)(v)` as `trunc` plus the
 /// 1.5·2²³ bit trick (exact for the 0…33 range these values stay in), `MIN(15, q)` as `q − (q >> 4)` on 0…16.
-/// Blocks where those ranges might not hold (amax outside [1e-30, 1e30], so `1/d` could overflow) or where a
+/// Blocks where those ranges might not hold (amax or `d` outside [1e-30, 1e30], so `1/d` could overflow) or where a
 /// signed zero decides the stored bits (a ±0 min or max in Q4_1/Q5_1) take the scalar reference.
 /// With an importance matrix, 16 blocks run as the 16 lanes of the lane-parallel searches (``LaneSearch``).
 enum LegacyFast {
-    static let laneIndex = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
 
     @inline(__always) static func load(_ x: UnsafePointer<Float>, _ i: Int) -> V {
         UnsafeRawPointer(x).loadUnaligned(fromByteOffset: 4 * i, as: V.self)
     }
 
     /// Largest |v| over the block and the first value reaching it (ggml's strict `amax < |v|` scan).
+    ///
+    /// Without compares or lane extraction: `m` is the integer maximum of the magnitude bit patterns
+    /// (non-negative Int32 patterns order like the floats); each lane equal to `m` gets the key
+    /// `(31 − index) << 1 | sign`, others 0, and the largest key names the first such lane and its sign.
     @inline(__always)
     static func signedMax(_ v0: V, _ v1: V) -> (amax: Float, max: Float) {
         let a0 = v0.intBits & 0x7FFF_FFFF, a1 = v1.intBits & 0x7FFF_FFFF
-        // Non-negative Int32 bit patterns order like the floats (inputs are finite).
-        let m = Swift.max(a0.max(), a1.max())
-        let hit0 = ((a0 ^ SIMD16(repeating: m)) | (SIMD16(repeating: 0) &- (a0 ^ SIMD16(repeating: m)))) &>> 31
-        let hit1 = ((a1 ^ SIMD16(repeating: m)) | (SIMD16(repeating: 0) &- (a1 ^ SIMD16(repeating: m)))) &>> 31
-        // hit = all ones where the lane differs; first matching lane is the lowest zero bit.
-        let bits = UInt32(truncatingIfNeeded: ((~hit0 & 1) &<< laneIndex).wrappedSum())
-            | UInt32(truncatingIfNeeded: ((~hit1 & 1) &<< laneIndex).wrappedSum()) << 16
-        let first = bits.trailingZeroBitCount
-        let max = first < 16 ? v0[first] : v1[first - 16]
-        return (Float(bitPattern: UInt32(bitPattern: m)), max)
+        let pairMax = VI.select((a0 &- a1) &>> 31, a1, a0)
+        let m = pairMax.max()
+        let mv = VI(repeating: m)
+        let d0 = a0 ^ mv, d1 = a1 ^ mv
+        let hit0 = ~((d0 | (0 &- d0)) &>> 31), hit1 = ~((d1 | (0 &- d1)) &>> 31)
+        let key0 = hit0 & (rank0 | ((v0.intBits &>> 31) & 1))
+        let key1 = hit1 & (rank1 | ((v1.intBits &>> 31) & 1))
+        let key = VI.select((key0 &- key1) &>> 31, key1, key0).max()
+        let amax = Float(bitPattern: UInt32(bitPattern: m))
+        return (amax, Float(bitPattern: UInt32(bitPattern: m | (key & 1) << 31)))
     }
+
+    /// `(31 − j) << 1` and `(15 − j) << 1` (written out: constant vectors, not lazily initialised globals).
+    @inline(__always) static var rank0: VI { VI(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32) }
+    @inline(__always) static var rank1: VI { VI(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0) }
 
     /// Sortable integer image of a float: signed order equals float order (−0 sorts below +0).
     @inline(__always) static func sortable(_ v: V) -> VI { v.intBits ^ ((v.intBits &>> 31) & 0x7FFF_FFFF) }
-    @inline(__always) static func unsortable(_ s: Int32) -> Float { Float(bitPattern: UInt32(bitPattern: s ^ ((s >> 31) & 0x7FFF_FFFF))) }
+    @inline(__always) static func unsortable(_ s: Int32) -> Float {
+        Float(bitPattern: UInt32(bitPattern: s ^ ((s >> 31) & 0x7FFF_FFFF)))
+    }
 
     /// `(int)trunc(v)` for 0 ≤ v < 2²².
     @inline(__always) static func truncSmall(_ v: V) -> VI {
@@ -40,14 +49,21 @@ enum LegacyFast {
 
     /// Packs `lo | hi << 4` into 16 bytes.
     @inline(__always) static func nibbles(_ lo: VI, _ hi: VI, _ y: UnsafeMutableRawPointer, _ offset: Int) {
-        y.storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: (lo & 0xF) | ((hi & 0xF) &<< 4)), toByteOffset: offset, as: SIMD16<UInt8>.self)
+        let bytes = SIMD16<UInt8>(truncatingIfNeeded: (lo & 0xF) | ((hi & 0xF) &<< 4))
+        y.storeBytes(of: bytes, toByteOffset: offset, as: SIMD16<UInt8>.self)
     }
 
-    /// The 32-bit `qh` word: bit j = bit 4 of code j.
+    /// The 32-bit `qh` word: bit j = bit 4 of code j. The bits are narrowed to bytes (0 or 1 each), and each
+    /// 8-byte word is gathered into one byte by the multiply `w · 0x0102040810204080 >> 56` (byte k's bit
+    /// lands on bit k; no carries since every byte is 0 or 1). Horizontal sums compiled to lane extraction.
     @inline(__always) static func highBits(_ lo: VI, _ hi: VI) -> UInt32 {
-        let a = UInt32(truncatingIfNeeded: (((lo &>> 4) & 1) &<< laneIndex).wrappedSum())
-        let b = UInt32(truncatingIfNeeded: (((hi &>> 4) & 1) &<< laneIndex).wrappedSum())
-        return a | b << 16
+        @inline(__always) func gather16(_ q: VI) -> UInt32 {
+            let bytes = SIMD16<UInt8>(truncatingIfNeeded: (q &>> 4) & 1)
+            let words = unsafeBitCast(bytes, to: SIMD2<UInt64>.self)
+            let m: UInt64 = 0x0102_0408_1020_4080
+            return UInt32(truncatingIfNeeded: (words[0] &* m) >> 56) | UInt32(truncatingIfNeeded: (words[1] &* m) >> 56) << 8
+        }
+        return gather16(lo) | gather16(hi) << 16
     }
 
     static func quantizeQ4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int) {
@@ -107,8 +123,9 @@ enum LegacyFast {
             let s0 = sortable(v0), s1 = sortable(v1)
             let min = unsortable(Swift.min(s0.min(), s1.min()))
             let max = unsortable(Swift.max(s0.max(), s1.max()))
-            let range = Swift.max(Swift.abs(min), Swift.abs(max))
-            if min == 0 || max == 0 || !(range >= 1e-30 && range <= 1e30) {
+            let d = (max - min) / nmax
+            // A subnormal `max − min` makes `1/d` overflow; keep `d` where `id` and the codes stay in range.
+            if min == 0 || max == 0 || !(d == 0 || (d >= 1e-30 && d <= 1e30)) {
                 if fiveBit {
                     Q5_1.quantizeReference(xb, yb, count: 32, importance: nil)
                 } else {
@@ -116,7 +133,6 @@ enum LegacyFast {
                 }
                 continue
             }
-            let d = (max - min) / nmax
             let id: Float = d != 0 ? 1 / d : 0
             QuantHelpers.storeHalf(d, yb, 0)
             QuantHelpers.storeHalf(min, yb, 2)
@@ -138,27 +154,43 @@ extension Q4_0 {
     static func quantize(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance: UnsafePointer<Float>?
     ) {
-        if importance == nil { LegacyFast.quantizeQ4_0(x, y, count: n) } else { quantizeReference(x, y, count: n, importance: importance) }
+        if let importance {
+            LegacyImatrixFast.quantize(.q4_0, x, y, count: n, importance: importance)
+        } else {
+            LegacyFast.quantizeQ4_0(x, y, count: n)
+        }
     }
 }
 extension Q5_0 {
     static func quantize(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance: UnsafePointer<Float>?
     ) {
-        if importance == nil { LegacyFast.quantizeQ5_0(x, y, count: n) } else { quantizeReference(x, y, count: n, importance: importance) }
+        if let importance {
+            LegacyImatrixFast.quantize(.q5_0, x, y, count: n, importance: importance)
+        } else {
+            LegacyFast.quantizeQ5_0(x, y, count: n)
+        }
     }
 }
 extension Q4_1 {
     static func quantize(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance: UnsafePointer<Float>?
     ) {
-        if importance == nil { LegacyFast.quantizeQ4_1(x, y, count: n) } else { quantizeReference(x, y, count: n, importance: importance) }
+        if let importance {
+            LegacyImatrixFast.quantize(.q4_1, x, y, count: n, importance: importance)
+        } else {
+            LegacyFast.quantizeQ4_1(x, y, count: n)
+        }
     }
 }
 extension Q5_1 {
     static func quantize(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance: UnsafePointer<Float>?
     ) {
-        if importance == nil { LegacyFast.quantizeQ5_1(x, y, count: n) } else { quantizeReference(x, y, count: n, importance: importance) }
+        if let importance {
+            LegacyImatrixFast.quantize(.q5_1, x, y, count: n, importance: importance)
+        } else {
+            LegacyFast.quantizeQ5_1(x, y, count: n)
+        }
     }
 }

@@ -30,6 +30,13 @@ public enum Quantizer {
                                     destinationCount: destinationCount)
         let work = RowWork(source: source, destination: destination, importance: importance)
         forEachRowRange(rows: rows, threads: threads) { range in
+            if type == .iq4_nl {
+                // Independent 32-blocks: a row range is one stream, so short rows still fill all SIMD lanes.
+                IQ4_NL.quantizeFast(
+                    work.source + range.lowerBound * columns, work.destination + range.lowerBound * rowBytes,
+                    count: range.count * columns, importance: work.importance, rowLength: columns)
+                return
+            }
             for row in range {
                 let x = work.source + row * columns
                 let y = work.destination + row * rowBytes

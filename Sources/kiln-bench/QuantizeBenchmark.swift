@@ -20,6 +20,7 @@ struct QuantizeBenchmark: ParsableCommand {
     var safetensors: String?
     @Option(help: "With --safetensors: at most this many MB of F32 data.") var maxMegabytes = 256
     @Flag(help: "Also time the scalar reference (1 thread).") var reference = false
+    @Flag(help: "Quantize with a synthetic importance matrix (llama-quantize --imatrix paths).") var imatrix = false
     @Flag(help: "Skip dequantize timings.") var noDequantize = false
 
     func validate() throws {
@@ -40,6 +41,9 @@ struct QuantizeBenchmark: ParsableCommand {
 
         let matrices = try loadInput()
         let totalValues = matrices.reduce(0) { $0 + $1.values.count }
+        // One positive weight per column, as llama-imatrix produces (mean of squared activations).
+        let maxColumns = matrices.map(\.columns).max()!
+        let importance: [Float]? = imatrix ? (0..<maxColumns).map { 0.5 + Float(($0 &* 2_654_435_761) % 1000) / 500 } : nil
         print("input: \(matrices.count) matri\(matrices.count == 1 ? "x" : "ces"), \(totalValues) values "
               + "(\(String(format: "%.1f", Double(totalValues * 4) / 1e6)) MB f32); best of \(runs)")
         var header = "type    " + threadCounts.map { pad("q \($0)t MB/s", 14) }.joined()
@@ -61,13 +65,17 @@ struct QuantizeBenchmark: ParsableCommand {
             var line = type.description.padding(toLength: 8, withPad: " ", startingAt: 0)
             for t in threadCounts {
                 let seconds = try best {
-                    for (m, out) in zip(usable, outputs) { try quantize(type, m, out, threads: t, reference: false) }
+                    for (m, out) in zip(usable, outputs) {
+                        try quantize(type, m, out, threads: t, reference: false, importance: importance)
+                    }
                 }
                 line += String(format: "%14.0f", Double(values * 4) / seconds / 1e6)
             }
             if reference {
                 let seconds = try best {
-                    for (m, out) in zip(usable, outputs) { try quantize(type, m, out, threads: 1, reference: true) }
+                    for (m, out) in zip(usable, outputs) {
+                        try quantize(type, m, out, threads: 1, reference: true, importance: importance)
+                    }
                 }
                 line += String(format: "%14.0f", Double(values * 4) / seconds / 1e6)
             }
@@ -101,16 +109,25 @@ struct QuantizeBenchmark: ParsableCommand {
     }
 
     private func quantize(
-        _ type: GGMLType, _ m: Matrix, _ y: UnsafeMutableRawBufferPointer, threads: Int, reference: Bool
+        _ type: GGMLType, _ m: Matrix, _ y: UnsafeMutableRawBufferPointer, threads: Int, reference: Bool,
+        importance: [Float]?
     ) throws {
         try m.values.withUnsafeBufferPointer { x in
             let rows = m.values.count / m.columns
-            if reference {
-                try Quantizer.quantizeReference(type, rows: rows, columns: m.columns, source: x.baseAddress!,
-                                                destination: y.baseAddress!, destinationCount: y.count)
+            func encode(_ qw: UnsafePointer<Float>?) throws {
+                if reference {
+                    try Quantizer.quantizeReference(type, rows: rows, columns: m.columns, source: x.baseAddress!,
+                                                    destination: y.baseAddress!, destinationCount: y.count, importance: qw)
+                } else {
+                    try Quantizer.quantize(type, rows: rows, columns: m.columns, source: x.baseAddress!,
+                                           destination: y.baseAddress!, destinationCount: y.count, importance: qw,
+                                           threads: threads)
+                }
+            }
+            if let importance {
+                try importance.withUnsafeBufferPointer { try encode($0.baseAddress) }
             } else {
-                try Quantizer.quantize(type, rows: rows, columns: m.columns, source: x.baseAddress!,
-                                       destination: y.baseAddress!, destinationCount: y.count, threads: threads)
+                try encode(nil)
             }
         }
     }
@@ -131,7 +148,7 @@ struct QuantizeBenchmark: ParsableCommand {
             return [Matrix(columns: columns, values: values)]
         }
         if let safetensors {
-            return try SafetensorsReader.matrices(path: safetensors, maxBytes: maxMegabytes << 20)
+            return try QuantizeBenchSafetensors.matrices(path: safetensors, maxBytes: maxMegabytes << 20)
         }
         var state: UInt64 = 0x1234_5678
         func unit() -> Double {
@@ -152,7 +169,7 @@ struct QuantizeBenchmark: ParsableCommand {
 
 /// A minimal safetensors reader for the benchmark: an 8-byte little-endian header length, a JSON header of
 /// `{name: {dtype, shape, data_offsets}}`, then the data. Only 2-D F32, BF16 and F16 tensors are read.
-enum SafetensorsReader {
+enum QuantizeBenchSafetensors {
     struct Failure: Error, CustomStringConvertible { let description: String }
 
     static func matrices(path: String, maxBytes: Int) throws -> [QuantizeBenchmark.Matrix] {
@@ -177,7 +194,7 @@ enum SafetensorsReader {
             guard offsets[1] - offsets[0] == count * width, start + count * width <= data.count else {
                 throw Failure(description: "\(path): tensor \(name) has inconsistent offsets")
             }
-            if total + count * 4 > maxBytes { break }
+            if total + count * 4 > maxBytes { continue }   // skip what does not fit the budget
             let values: [Float] = data.withUnsafeBytes { p in
                 (0..<count).map { i in
                     switch dtype {
@@ -190,7 +207,7 @@ enum SafetensorsReader {
             result.append(.init(columns: shape[1], values: values))
             total += count * 4
         }
-        guard !result.isEmpty else { throw Failure(description: "\(path): no 2-D F32/BF16/F16 tensor") }
+        guard !result.isEmpty else { throw Failure(description: "\(path): no 2-D F32/BF16/F16 tensor within the size budget") }
         return result
     }
 }

@@ -7,9 +7,15 @@ extension IQ4_NL {
     /// satisfies it, every k above fails it, and at the bracket it is ggml's exact tie rule; NaN gives 15 in
     /// both). The chosen codebook value is accumulated alongside as `v[0] + Σ (v[k] − v[k−1])`, exact in
     /// float. Spare lanes of a final partial group repeat the last block and are discarded.
+    ///
+    /// Blocks are independent (sigma2 is per block), so several rows can be passed as one stream of `count`
+    /// values; `rowLength` then locates each block's importance weights (column `32·(block mod blocksPerRow)`).
+    /// This keeps all 16 lanes busy on short rows (576 columns are 18 blocks).
     static func quantizeFast(
-        _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance qw: UnsafePointer<Float>?
+        _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance qw: UnsafePointer<Float>?,
+        rowLength: Int? = nil
     ) {
+        let blocksPerRow = (rowLength ?? n) / 32
         let nb = n / 32
         withUnsafeTemporaryAllocation(of: V.self, capacity: 64) { vb in
             withUnsafeTemporaryAllocation(of: VI.self, capacity: 32) { ib in
@@ -30,7 +36,7 @@ extension IQ4_NL {
                     if let qw {
                         wt.withMemoryRebound(to: Float.self, capacity: 512) { t in
                             for k in 0..<16 {
-                                let src = qw + 32 * (base + Swift.min(k, lanes - 1))
+                                let src = qw + 32 * ((base + Swift.min(k, lanes - 1)) % blocksPerRow)
                                 for i in 0..<32 { t[16 * i + k] = src[i] }
                             }
                         }
@@ -86,7 +92,7 @@ extension IQ4_NL {
             max = V.select(m, x[i], max)
         }
         let live = ~amax.lt(V(repeating: QuantHelpers.groupMaxEps))
-        var id = 1 / (-max / V(repeating: -127))
+        var id = 1 / (max.negated / V(repeating: -127))
         var sumqx = zero
         var sumq2 = zero
         for i in 0..<32 {

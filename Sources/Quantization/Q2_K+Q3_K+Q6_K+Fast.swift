@@ -55,6 +55,8 @@ enum K16 {
 }
 
 extension Q2_K {
+    /// The sixteen `make_qkx2/3_quants` searches of a super-block as 16 lanes (see ``K16``); scale
+    /// quantization as the reference; re-quantization `(x + m)/d` and 2-bit packing vectorized elementwise.
     static func quantizeFast(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance qw: UnsafePointer<Float>?
     ) {
@@ -141,26 +143,29 @@ extension Q2_K {
 }
 
 extension Q3_K {
+    /// Without an importance matrix, super-blocks go through the `make_q3_quants` search two at a time
+    /// (32 interleaved lanes; a final odd super-block is searched twice and its copy discarded).
     static func quantizeFast(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance qw: UnsafePointer<Float>?
     ) {
-        withUnsafeTemporaryAllocation(of: V.self, capacity: 32) { vb in
-            withUnsafeTemporaryAllocation(of: VI.self, capacity: 16) { ib in
+        let nb = n / 256
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 48) { vb in
+            withUnsafeTemporaryAllocation(of: VI.self, capacity: 32) { ib in
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { lb in
                     withUnsafeTemporaryAllocation(of: Int8.self, capacity: 16) { lsb in
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { fb in
-                            let xt = vb.baseAddress!, wt = xt + 16
-                            let Lt = ib.baseAddress!
+                            let xt = vb.baseAddress!, xt2 = xt + 16, wt = xt + 32
+                            let Lt = ib.baseAddress!, Lt2 = Lt + 16
                             let L = lb.baseAddress!
                             let Ls = lsb.baseAddress!
                             let scales = fb.baseAddress!, sw = scales + 16
-                            for b in 0..<(n / 256) {
-                                let xb = x + 256 * b
-                                let yb = y + blockBytes * b
-                                let ys = (yb + 96).assumingMemoryBound(to: UInt8.self)
-                                for j in 0..<12 { ys[j] = 0 }
-                                K16.transpose(xb, stride: 16, 16, xt)
+                            var b = 0
+                            while b < nb {
+                                let group = qw == nil && b + 1 < nb ? 2 : 1
+                                var scaleV = (V(repeating: 0), V(repeating: 0))
                                 if let qw {
+                                    let xb = x + 256 * b
+                                    K16.transpose(xb, stride: 16, 16, xt)
                                     let sigma2 = 2 * KLayout.superBlockSumX2(xb) / 256
                                     K16.transpose(qw + 256 * b, stride: 16, 16, wt)
                                     var sumw = V(repeating: 0)
@@ -168,41 +173,55 @@ extension Q3_K {
                                         wt[i] = wt[i] * (V(repeating: sigma2) + xt[i] * xt[i]).squareRoot()
                                         sumw += wt[i]
                                     }
-                                    let scaleV = LaneSearch.makeQxQuants(16, 4, xt, wt, Lt)
-                                    for j in 0..<16 { scales[j] = scaleV[j]; sw[j] = sumw[j] }
-                                    let dBlock = QuantHelpers.makeQxQuants(16, 32, scales, Ls, rmseType: 1, sw)
-                                    for j in 0..<16 { KLayout.packScaleQ3(j, UInt8(bitPattern: Ls[j]), ys) }
-                                    QuantHelpers.storeHalf(dBlock, yb, 108)
+                                    scaleV.0 = LaneSearch.makeQxQuants(16, 4, xt, wt, Lt)
+                                    for j in 0..<16 { sw[j] = sumw[j] }
                                 } else {
-                                    let scaleV = LaneSearch.makeQ3Quants(16, 4, xt, Lt)
-                                    var maxScale: Float = 0
-                                    var amax: Float = 0
-                                    for j in 0..<16 {
-                                        scales[j] = scaleV[j]
-                                        let a = abs(scales[j])
-                                        if a > amax { amax = a; maxScale = scales[j] }
-                                    }
-                                    if maxScale != 0 {
-                                        let iscale = -32 / maxScale
-                                        for j in 0..<16 {
-                                            let l8 = Int8(truncatingIfNeeded: QuantHelpers.nearestInt(iscale * scales[j]))
-                                            let l = QuantHelpers.clamp(Int32(l8), -32, 31) + 32
-                                            KLayout.packScaleQ3(j, UInt8(truncatingIfNeeded: l), ys)
-                                        }
-                                        QuantHelpers.storeHalf(1 / iscale, yb, 108)
+                                    K16.transpose(x + 256 * b, stride: 16, 16, xt)
+                                    K16.transpose(x + 256 * (b + group - 1), stride: 16, 16, xt2)
+                                    scaleV = LaneSearch.makeQ3Quants(16, 4, xt, Lt, xt2, Lt2)
+                                }
+                                for h in 0..<group {
+                                    let xb = x + 256 * (b + h)
+                                    let yb = y + blockBytes * (b + h)
+                                    let sv = h == 0 ? scaleV.0 : scaleV.1
+                                    let ys = (yb + 96).assumingMemoryBound(to: UInt8.self)
+                                    for j in 0..<12 { ys[j] = 0 }
+                                    if qw != nil {
+                                        for j in 0..<16 { scales[j] = sv[j] }
+                                        let dBlock = QuantHelpers.makeQxQuants(16, 32, scales, Ls, rmseType: 1, sw)
+                                        for j in 0..<16 { KLayout.packScaleQ3(j, UInt8(bitPattern: Ls[j]), ys) }
+                                        QuantHelpers.storeHalf(dBlock, yb, 108)
                                     } else {
-                                        QuantHelpers.storeHalf(0, yb, 108)
+                                        var maxScale: Float = 0
+                                        var amax: Float = 0
+                                        for j in 0..<16 {
+                                            scales[j] = sv[j]
+                                            let a = abs(scales[j])
+                                            if a > amax { amax = a; maxScale = scales[j] }
+                                        }
+                                        if maxScale != 0 {
+                                            let iscale = -32 / maxScale
+                                            for j in 0..<16 {
+                                                let l8 = Int8(truncatingIfNeeded: QuantHelpers.nearestInt(iscale * scales[j]))
+                                                let l = QuantHelpers.clamp(Int32(l8), -32, 31) + 32
+                                                KLayout.packScaleQ3(j, UInt8(truncatingIfNeeded: l), ys)
+                                            }
+                                            QuantHelpers.storeHalf(1 / iscale, yb, 108)
+                                        } else {
+                                            QuantHelpers.storeHalf(0, yb, 108)
+                                        }
                                     }
+                                    K16.untranspose(h == 0 ? Lt : Lt2, L)
+                                    let d = QuantHelpers.loadHalf(yb, 108)
+                                    for j in 0..<16 {
+                                        let dl = d * Float(KLayout.scaleQ3(j, yb + 96))
+                                        if dl == 0 { continue }
+                                        let l = (K16.load(xb, 16 * j) / V(repeating: dl)).nearestInt.clamp(-4, 3) &+ 4
+                                        K16.storeBytes(l, L, 16 * j)
+                                    }
+                                    packCodesFast(L, yb)
                                 }
-                                K16.untranspose(Lt, L)
-                                let d = QuantHelpers.loadHalf(yb, 108)
-                                for j in 0..<16 {
-                                    let dl = d * Float(KLayout.scaleQ3(j, yb + 96))
-                                    if dl == 0 { continue }
-                                    let l = (K16.load(xb, 16 * j) / V(repeating: dl)).nearestInt.clamp(-4, 3) &+ 4
-                                    K16.storeBytes(l, L, 16 * j)
-                                }
-                                packCodesFast(L, yb)
+                                b += group
                             }
                         }
                     }
@@ -227,6 +246,8 @@ extension Q3_K {
 }
 
 extension Q6_K {
+    /// The sixteen `make_qx_quants` searches of a super-block as 16 lanes (see ``K16``); scale quantization
+    /// as the reference; re-quantization `x/d` and the ql/qh packing vectorized elementwise.
     static func quantizeFast(
         _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance qw: UnsafePointer<Float>?
     ) {

@@ -110,7 +110,7 @@ extension KAffine {
                                     for j in 0..<8 { L[32 * j + i] = UInt8(truncatingIfNeeded: l[8 * h + j]) }
                                 }
                                 requantizeFast(xb, yb, L, nmax: Int32(nmax))
-                                if is5 { packQ5(L, yb) } else { packQ4Fast(L, yb) }
+                                if is5 { packQ5Fast(L, yb) } else { packQ4Fast(L, yb) }
                             }
                             b += pair
                         }
@@ -150,5 +150,22 @@ extension KAffine {
             let lo = K16.bytes(raw, 64 * p), hi = K16.bytes(raw, 64 * p + 32)
             y.storeBytes(of: lo | (hi &<< 4), toByteOffset: 16 + 32 * p, as: K16.Bytes32.self)
         }
+    }
+}
+
+extension KAffine {
+    /// ``packQ5(_:_:)`` on 32-bit words: bit 4 of each code goes to `qh`, the low nibbles pair up as in Q4_K.
+    @inline(__always)
+    static func packQ5Fast(_ L: UnsafePointer<UInt8>, _ y: UnsafeMutableRawPointer) {
+        let raw = UnsafeRawPointer(L)
+        let low: UInt32 = 0x0F0F_0F0F, bit: UInt32 = 0x0101_0101
+        var qh = K16.Bytes32(repeating: 0)
+        for p in 0..<4 {
+            let lo = K16.bytes(raw, 64 * p), hi = K16.bytes(raw, 64 * p + 32)
+            qh |= ((lo &>> 4) & bit) &<< UInt32(2 * p)
+            qh |= ((hi &>> 4) & bit) &<< UInt32(2 * p + 1)
+            y.storeBytes(of: (lo & low) | ((hi & low) &<< 4), toByteOffset: 48 + 32 * p, as: K16.Bytes32.self)
+        }
+        y.storeBytes(of: qh, toByteOffset: 16, as: K16.Bytes32.self)
     }
 }

@@ -1,0 +1,121 @@
+import Foundation
+
+/// llama-perplexity's chunked evaluation (`-c n_ctx`, `--kl-divergence-base`, `--kl-divergence`).
+///
+/// The tokens are cut into `count / n_ctx` chunks; each chunk is evaluated from an empty cache (its first
+/// token replaced by BOS when the vocabulary adds BOS), and positions `n_ctx/2 … n_ctx−2` are scored, each
+/// predicting the next token.
+public enum Perplexity {
+    /// Progress callback: (chunks done, chunk count).
+    public typealias Progress = (Int, Int) -> Void
+
+    /// The chunks llama-perplexity would evaluate, throwing when fewer than `2·n_ctx` tokens are given.
+    public static func chunkTokens(_ tokens: [Int32], contextLength: Int) throws(InferenceError) -> (tokens: [Int32], chunks: Int) {
+        guard contextLength >= 8, contextLength % 2 == 0 else { throw .invalidArgument("context length \(contextLength) must be even and ≥ 8") }
+        guard tokens.count >= 2 * contextLength else { throw .textTooShort(tokens: tokens.count, required: 2 * contextLength) }
+        let chunks = tokens.count / contextLength
+        return (Array(tokens[0..<(chunks * contextLength)]), chunks)
+    }
+
+    /// Evaluates chunk `i` of `tokens` and calls `body` with the logits of positions `first…n_ctx−1`.
+    static func evaluateChunk<R>(_ session: InferenceSession, tokens: [Int32], chunk i: Int, contextLength n: Int,
+                                 _ body: (UnsafePointer<Float>) -> R) throws(InferenceError) -> R {
+        let c = session.model.configuration
+        var chunk = Array(tokens[(i * n)..<((i + 1) * n)])
+        if c.addsBOS, let bos = c.bosToken { chunk[0] = bos }
+        session.reset()
+        let logits = try session.evaluate(chunk, logitsFrom: n / 2)
+        return logits.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// Runs `model` over `tokens` and encodes the scored log-probabilities, as `--kl-divergence-base` does.
+    public static func reference(model: TransformerModel, tokens allTokens: [Int32], contextLength n: Int = 512,
+                                 threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                 progress: Progress? = nil) throws(InferenceError) -> ReferenceLogProbabilities {
+        let (tokens, chunks) = try chunkTokens(allTokens, contextLength: n)
+        let vocab = model.configuration.vocabularySize
+        let slots = LogProbabilityRecord.slots(vocabularySize: vocab)
+        let scored = n - 1 - n / 2, first = n / 2
+        var records = [UInt16](repeating: 0, count: chunks * scored * slots)
+        let session = InferenceSession(model: model, contextLength: n, threads: threads)
+        for i in 0..<chunks {
+            try records.withUnsafeMutableBufferPointer { (rec: inout UnsafeMutableBufferPointer<UInt16>) throws(InferenceError) in
+                let out = SendablePointer(rec.baseAddress! + i * scored * slots)
+                try evaluateChunk(session, tokens: tokens, chunk: i, contextLength: n) { logits in
+                    let l = UncheckedBox(logits)
+                    parallelFor(scored, threads: threads) { r in
+                        for j in r {
+                            let tok = Int(tokens[i * n + first + j + 1])
+                            LogProbabilityRecord.encode(logits: l.value + j * vocab, vocabularySize: vocab, token: tok,
+                                                        into: out.p + j * slots)
+                        }
+                    }
+                }
+            }
+            progress?(i + 1, chunks)
+        }
+        return ReferenceLogProbabilities(contextLength: n, vocabularySize: vocab, chunkCount: chunks, tokens: tokens, records: records)
+    }
+
+    /// Runs `model` over the reference's tokens and accumulates llama-perplexity's KL-divergence statistics.
+    public static func compare(model: TransformerModel, reference ref: ReferenceLogProbabilities,
+                               threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                               progress: Progress? = nil) throws(InferenceError) -> KLDStatistics {
+        let vocab = model.configuration.vocabularySize
+        guard vocab == ref.vocabularySize else {
+            throw .referenceMismatch("vocabulary size \(vocab) vs reference \(ref.vocabularySize)")
+        }
+        let n = ref.contextLength, scored = ref.scoredPerChunk, first = n / 2, slots = ref.slots
+        let session = InferenceSession(model: model, contextLength: n, threads: threads)
+        var acc = KLDAccumulator()
+        for i in 0..<ref.chunkCount {
+            let results = try evaluateChunk(session, tokens: ref.tokens, chunk: i, contextLength: n) { logits in
+                let l = UncheckedBox(logits)
+                return ref.records.withUnsafeBufferPointer { rec in
+                    let base = UncheckedBox(rec.baseAddress! + i * scored * slots)
+                    return [PositionComparison](unsafeUninitializedCapacity: scored) { buf, count in
+                        let out = SendablePointer(buf.baseAddress!)
+                        parallelFor(scored, threads: threads) { r in
+                            for j in r {
+                                let tok = Int(ref.tokens[i * n + first + j + 1])
+                                (out.p + j).initialize(to: PositionComparison(
+                                    logits: l.value + j * vocab, vocabularySize: vocab, record: base.value + j * slots, token: tok))
+                            }
+                        }
+                        count = scored
+                    }
+                }
+            }
+            for r in results { acc.add(r) }
+            progress?(i + 1, ref.chunkCount)
+        }
+        return acc.statistics
+    }
+
+    /// Perplexity of `model` alone over the scored positions (llama-perplexity without a base).
+    public static func perplexity(model: TransformerModel, tokens allTokens: [Int32], contextLength n: Int = 512,
+                                  threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                  progress: Progress? = nil) throws(InferenceError) -> Double {
+        let (tokens, chunks) = try chunkTokens(allTokens, contextLength: n)
+        let vocab = model.configuration.vocabularySize
+        let scored = n - 1 - n / 2, first = n / 2
+        let session = InferenceSession(model: model, contextLength: n, threads: threads)
+        var nll = 0.0
+        for i in 0..<chunks {
+            nll += try evaluateChunk(session, tokens: tokens, chunk: i, contextLength: n) { logits in
+                var s = 0.0
+                for j in 0..<scored {
+                    let row = logits + j * vocab
+                    var m = row[0]
+                    for k in 1..<vocab { m = max(m, row[k]) }
+                    var se = 0.0
+                    for k in 0..<vocab { se += Double(expf(row[k] - m)) }
+                    s += Double(m) + log(se) - Double(row[Int(tokens[i * n + first + j + 1])])
+                }
+                return s
+            }
+            progress?(i + 1, chunks)
+        }
+        return exp(nll / Double(chunks * scored))
+    }
+}
