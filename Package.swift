@@ -16,7 +16,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
@@ -24,9 +23,9 @@ let package = Package(
         .target(name: "Quantization", swiftSettings: kernelFlags),
         .target(name: "GGUF", dependencies: ["FileAccess", "Quantization"]),
         .target(name: "Safetensors", dependencies: ["FileAccess"]),
-        .target(name: "Tokenization"),
+        .target(name: "Tokenization", dependencies: ["FileAccess"]),
         .target(name: "Architectures", dependencies: ["GGUF", "Safetensors"]),
-        .target(name: "Inference", dependencies: ["GGUF", "Quantization"], swiftSettings: kernelFlags),
+        .target(name: "Inference", dependencies: ["FileAccess", "GGUF", "Quantization"], swiftSettings: kernelFlags),
         .target(
             name: "Conversion",
             dependencies: [
@@ -53,16 +52,15 @@ let package = Package(
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(
-            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "GGUF", "Inference"],
+            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference"],
             exclude: ["Data"], swiftSettings: kernelFlags),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "Quantization"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["Tokenization"], exclude: ["Resources"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["FileAccess", "Tokenization"], exclude: ["Resources"]),
         .testTarget(
             name: "ConversionTests",
             dependencies: [
-                "Conversion", "GGUF", "Quantization", "Safetensors", "Tokenization",
-                .product(name: "Crypto", package: "swift-crypto"),
+                "Conversion", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
             ],
             exclude: ["Resources"]
         ),

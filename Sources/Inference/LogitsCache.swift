@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 
 /// A file cache of ``ReferenceLogProbabilities``, keyed by the SHA-256 of the reference GGUF's content and of

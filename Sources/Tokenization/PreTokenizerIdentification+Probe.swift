@@ -1,3 +1,4 @@
+import FileAccess
 extension PreTokenizerIdentification {
     /// llama.cpp's probe text (`CHK_TXT` in `convert_hf_to_gguf_update.py`; 350 code points, UTF-8 SHA-256
     /// `a36179c1e2b1cfcfbfad1dc779addad2ffc778201e4cf0d538bddeafa2c526da`).
@@ -8,7 +9,7 @@ extension PreTokenizerIdentification {
     public static func probeHash(tokenizer: Tokenizer) -> String {
         let ids = tokenizer.encode(probeText, addSpecialTokens: true)
         let text = "[" + ids.map(String.init).joined(separator: ", ") + "]"
-        return SHA256.hexDigest(Array(text.utf8))
+        return SHA256Digest.hexDigest(Array(text.utf8))
     }
 
     /// `probeHash(tokenizer:)` for the tokenizer of `files`.

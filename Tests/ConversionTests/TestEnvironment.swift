@@ -1,4 +1,4 @@
-import Crypto
+import FileAccess
 import Foundation
 import Testing
 
@@ -72,9 +72,9 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
 func sha256(of url: URL) throws -> String {
     let handle = try FileHandle(forReadingFrom: url)
     defer { try? handle.close() }
-    var hasher = SHA256()
-    while let chunk = try handle.read(upToCount: 8 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    var hasher = SHA256Digest()
+    while let chunk = try handle.read(upToCount: 8 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { hasher.update($0) } }
+    return SHA256Digest.hex(hasher.finalize())
 }
 
 /// A temporary folder removed when the value is released.

@@ -1,5 +1,5 @@
 import Conversion
-import Crypto
+import FileAccess
 import Foundation
 import Testing
 
@@ -24,7 +24,7 @@ struct TokenizeCommandTests {
         for model in [try TestEnvironment.smolLM2.path, gguf.path] {
             let list = try ids(model)
             #expect(list.split(separator: ",").count == 10_226, "\(model)")
-            let digest = SHA256.hash(data: Data(list.utf8)).map { String(format: "%02x", $0) }.joined()
+            let digest = SHA256Digest.hexDigest(list)
             #expect(digest == Self.llamaTokenizeDigest, "\(model)")
         }
     }

@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 import Testing
 @testable import Tokenization
@@ -119,7 +120,7 @@ struct TokenizerEngineTests {
 
     @Test("llama.cpp probe hash of SmolLM2 is smollm's")
     func probeHash() throws {
-        #expect(Tokenization.SHA256.hexDigest(Array(PreTokenizerIdentification.probeText.utf8))
+        #expect(SHA256Digest.hexDigest(Array(PreTokenizerIdentification.probeText.utf8))
             == "a36179c1e2b1cfcfbfad1dc779addad2ffc778201e4cf0d538bddeafa2c526da")
         let files = try TokenizerFiles.load(directory: TestPaths.smolLM2Directory)
         let hash = try PreTokenizerIdentification.probeHash(files: files)
@@ -129,11 +130,11 @@ struct TokenizerEngineTests {
 
     @Test("SHA-256 known answers")
     func sha256() {
-        #expect(Tokenization.SHA256.hexDigest([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(Tokenization.SHA256.hexDigest(Array("abc".utf8))
+        #expect(SHA256Digest.hexDigest([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(SHA256Digest.hexDigest(Array("abc".utf8))
             == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let long = Array(String(repeating: "a", count: 1000).utf8)
-        #expect(Tokenization.SHA256.hexDigest(long) == SHA256.hex(long))
+        #expect(SHA256Digest.hexDigest(Array(String(repeating: "a", count: 1000).utf8))
+            == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
     @Test("special ids and pieces")

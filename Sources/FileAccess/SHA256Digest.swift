@@ -1,6 +1,7 @@
 import Foundation
 
-/// A small SHA-256 (FIPS 180-4), used to key logits caches by the reference file's content.
+/// SHA-256 (FIPS 180-4), streamed: content digests for logits caches, the tokenizer probe hash and tests.
+/// One implementation for the project, so no module needs a crypto package.
 public struct SHA256Digest {
     private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
         (0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19)
@@ -90,4 +91,14 @@ public struct SHA256Digest {
     }
 
     public static func hex(_ digest: [UInt8]) -> String { digest.map { String(format: "%02x", $0) }.joined() }
+}
+
+extension SHA256Digest {
+    /// The lowercase hex SHA-256 of `bytes`.
+    public static func hexDigest<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        hex(Array(bytes).withUnsafeBytes { hash($0) })
+    }
+
+    /// The lowercase hex SHA-256 of `text`'s UTF-8 bytes.
+    public static func hexDigest(_ text: String) -> String { hexDigest(Array(text.utf8)) }
 }
