@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "Conversion", "GGUF", "Quantization", "Tokenization",
+                "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Tokenization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Conversion
+import Foundation
+import GGUF
+import Inference
+import Tokenization
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure quantized files against a reference, as llama-perplexity --kl-divergence does (llama family).")
+
+    @Argument(help: "GGUF files to verify.") var models: [String]
+    @Option(help: "Reference GGUF (for example the F32 conversion).") var reference: String
+    @Option(help: "Evaluation text (UTF-8).") var text: String
+    @Option(help: "Context length of each chunk.") var ctx: Int = 512
+    @Option(help: "Reference logits cache file (reused while the reference file and tokens are unchanged).") var cache: String?
+    @Option var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Fail (exit 1) when a model's mean KLD exceeds this.") var maxKld: Double?
+    @Option(help: "Fail (exit 1) when a model's same-top-p (percent) is below this.") var minSameTopP: Double?
+    @Flag(help: "Print one JSON object per model.") var json = false
+
+    func run() throws {
+        var failed = false
+        try reportingErrors {
+            let referenceURL = URL(fileURLWithPath: reference)
+            let tokenizer = try Tokenizer(gguf: try GGUFFile(url: referenceURL))
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: text)) else { throw ValidationErrorLine("\(text): cannot read") }
+            let ids = tokenizer.encode(String(decoding: data, as: UTF8.self), addSpecialTokens: true).map(Int32.init)
+            let verifier = Verifier(referenceURL: referenceURL, contextLength: ctx, threads: threads, cacheURL: cache.map { URL(fileURLWithPath: $0) })
+            let results = try verifier.run(models: models.map { URL(fileURLWithPath: $0) }, tokens: { ids })
+            if !json {
+                print("model                                    PPL        ln(PPL/ref)  mean KLD   median KLD  99% KLD    max KLD    RMS Δp %  same top %")
+            }
+            for (model, s) in zip(models, results) {
+                let gateFailed = (maxKld.map { s.meanKLD > $0 } ?? false) || (minSameTopP.map { s.sameTop * 100 < $0 } ?? false)
+                failed = failed || gateFailed
+                if json {
+                    printJSON(["model": model, "reference": reference, "tokens": ids.count, "positions": s.count,
+                        "ppl": s.perplexity, "ppl_reference": s.basePerplexity, "ln_ppl_ratio": s.logPerplexityRatio,
+                        "mean_kld": s.meanKLD, "median_kld": Double(s.medianKLD), "kld_99": Double(s.kld99),
+                        "max_kld": Double(s.maximumKLD), "rms_dp_percent": s.rmsPDiff * 100, "same_top_p_percent": s.sameTop * 100,
+                        "passed": !gateFailed])
+                } else {
+                    let name = URL(fileURLWithPath: model).lastPathComponent.padding(toLength: 38, withPad: " ", startingAt: 0)
+                    print(String(format: "%@ %9.4f  %10.6f  %9.6f  %9.6f  %9.6f  %9.6f  %7.3f  %8.3f%@", name, s.perplexity,
+                        s.logPerplexityRatio, s.meanKLD, s.medianKLD, s.kld99, s.maximumKLD, s.rmsPDiff * 100, s.sameTop * 100,
+                        gateFailed ? "  FAILED" : ""))
+                }
+            }
+        }
+        if failed { throw ExitCode.failure }
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Greedy generation from a GGUF file (llama family), with tokens per second.")
+
+    @Argument(help: "GGUF file.") var model: String
+    @Option(help: "Prompt text; special tokens such as <|im_start|> are recognized.") var prompt: String
+    @Option var maxTokens: Int = 64
+    @Option var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    func run() throws {
+        try reportingErrors {
+            let url = URL(fileURLWithPath: model)
+            let file = try GGUFFile(url: url)
+            let tokenizer = try Tokenizer(gguf: file)
+            let ids = tokenizer.encode(prompt, addSpecialTokens: true).map(Int32.init)
+            let m = try TransformerModel(file: file, threads: threads)
+            let session = InferenceSession(model: m, contextLength: ids.count + maxTokens, threads: threads)
+            var stops = Set<Int32>()
+            for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"] {
+                if let v = file.metadata[key]?.integerValue { stops.insert(Int32(v)) }
+            }
+            let result = try Generator.greedy(session: session, prompt: ids, maxTokens: maxTokens, stopTokens: stops)
+            print(tokenizer.decode(result.tokens.map(Int.init), skipSpecialTokens: true))
+            FileHandle.standardError.write(Data(String(format: "prompt: %d tokens, %.1f t/s; generated %d tokens, %.1f t/s\n",
+                result.promptTokens, result.promptTokensPerSecond, result.tokens.count, result.generationTokensPerSecond).utf8))
+        }
+    }
+}
