@@ -51,9 +51,14 @@ struct TensorEncoder {
             try rows.withUnsafeBufferPointer { src in
                 try encoded.withUnsafeMutableBytes { dst in
                     try Self.withImportance(importance) { imatrix in
-                        try Quantizer.quantize(
-                            type, rows: count, columns: n, source: src.baseAddress!, destination: dst.baseAddress!,
-                            destinationCount: dst.count, importance: imatrix, threads: threads)
+                        do {
+                            try Quantizer.quantize(
+                                type, rows: count, columns: n, source: src.baseAddress!, destination: dst.baseAddress!,
+                                destinationCount: dst.count, importance: imatrix, threads: threads)
+                        } catch let QuantizationError.nonFiniteValue(row, column, value) {
+                            // The quantizer scans every chunk before writing; name the tensor and its row.
+                            throw ConversionError.nonFiniteWeight(tensor: source.displayName, row: first + row, column: column, value: value)
+                        }
                     }
                     try writer.appendTensorData(UnsafeRawBufferPointer(rebasing: dst[0..<(count * rowBytes)]))
                 }
@@ -68,14 +73,12 @@ struct TensorEncoder {
         try w.withUnsafeBufferPointer { try body($0.baseAddress!) }
     }
 
-    /// Refuses NaN and ±Inf, and values an F16 output would turn into infinities.
+    /// Refuses values an F16 output would turn into infinities. (NaN and ±Inf are refused by
+    /// `Quantizer.quantize`, which scans each chunk before writing it.)
     private static func check(
         _ t: some RowSource, _ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, firstRow: Int, type: GGMLType
     ) throws {
         let count = rows * columns
-        if let bad = Quantizer.firstNonFinite(x, count: count) {
-            throw ConversionError.nonFiniteWeight(tensor: t.displayName, row: firstRow + bad / columns, column: bad % columns, value: x[bad])
-        }
         if type == .f16 {
             for i in 0..<count where abs(x[i]) >= 65520 {
                 throw ConversionError.f16Overflow(tensor: t.displayName, value: x[i])
