@@ -80,7 +80,7 @@ public final class InferenceSession {
         reserve(n)
         let e = c.embeddingLength
         for (i, t) in tokens.enumerated() {
-            (x.pointer + i * e).update(from: model.tokenEmbedding.pointer + Int(t) * e, count: e)
+            model.tokenEmbedding.row(Int(t), into: x.pointer + i * e)
         }
         for (li, layer) in model.layers.enumerated() {
             forwardLayer(li, layer, n)
@@ -102,16 +102,7 @@ public final class InferenceSession {
     /// `out = round_grid(input) · Wᵀ`; `rounded` is scratch for the rounded activations.
     private func project(_ input: UnsafeMutablePointer<Float>, tokens n: Int, _ w: WeightMatrix,
                          into out: UnsafeMutablePointer<Float>, rounded: UnsafeMutablePointer<Float>) {
-        var src = UnsafePointer(input)
-        if w.grid != .f32 {
-            let cols = w.columns, grid = w.grid
-            let i = SendablePointer(input), r = SendablePointer(rounded)
-            parallelFor(n, threads: threads) { range in
-                for t in range { grid.round(i.p + t * cols, into: r.p + t * cols, count: cols) }
-            }
-            src = UnsafePointer(rounded)
-        }
-        Kernels.matmul(x: src, tokens: n, w: w.pointer, n: w.columns, rows: w.rows, c: out, ldc: w.rows, threads: threads)
+        w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads)
     }
 
     private func forwardLayer(_ li: Int, _ layer: TransformerLayer, _ n: Int) {

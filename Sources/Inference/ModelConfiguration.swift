@@ -34,7 +34,7 @@ public struct ModelConfiguration: Equatable, Sendable {
     public var eosToken: Int32?
 
     /// Reads the hyperparameters of `file`, throwing for unsupported architectures or missing keys.
-    public init(file: GGUFFile) throws(InferenceError) {
+    public init(file: some WeightSource) throws(InferenceError) {
         let md = file.metadata
         guard let arch = md["general.architecture"]?.stringValue else { throw .missingMetadata(key: "general.architecture") }
         guard Self.supportedArchitectures.contains(arch) else { throw .unsupportedArchitecture(arch) }

@@ -34,8 +34,8 @@ public final class TransformerModel: Sendable {
         try self.init(file: file, threads: threads)
     }
 
-    /// Decodes the weights of `file` (architecture `llama`).
-    public init(file: GGUFFile, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(InferenceError) {
+    /// Loads the weights of `file`.
+    public init(file: some WeightSource, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(InferenceError) {
         let c = try ModelConfiguration(file: file)
         configuration = c
         let e = c.embeddingLength, hd = c.headDimension
@@ -64,7 +64,7 @@ public final class TransformerModel: Sendable {
         }
         self.layers = layers
         var types: [String: String] = [:]
-        for t in file.tensors { types[t.name] = t.type.description }
+        for t in file.tensorInfos { types[t.name] = t.type.description }
         tensorTypes = types
         for l in layers {
             for w in [l.query, l.key, l.value, l.attentionOutput, l.gate, l.up, l.down] where w.columns % 8 != 0 || w.columns % w.grid.blockLength != 0 {

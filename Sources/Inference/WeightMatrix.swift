@@ -29,7 +29,7 @@ public struct WeightMatrix: @unchecked Sendable {
     var pointer: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
 
     /// Decodes tensor `name` of `file`, checking its GGML dimensions against `[columns, rows]`.
-    init(file: GGUFFile, name: String, columns: Int, rows: Int, threads: Int) throws(InferenceError) {
+    init(file: some WeightSource, name: String, columns: Int, rows: Int, threads: Int) throws(InferenceError) {
         guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
         let dims = info.dimensions.count == 1 ? [info.dimensions[0], 1] : info.dimensions
         guard dims == [columns, rows] else {
@@ -63,8 +63,30 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     /// Decodes a 1-D F32 (or any decodable type) vector such as a norm weight.
-    static func vector(file: GGUFFile, name: String, length: Int) throws(InferenceError) -> [Float] {
+    static func vector(file: some WeightSource, name: String, length: Int) throws(InferenceError) -> [Float] {
         let m = try WeightMatrix(file: file, name: name, columns: length, rows: 1, threads: 1)
         return Array(UnsafeBufferPointer(start: m.pointer, count: length))
+    }
+
+    /// `out[t·rows + o] = round_grid(input[t]) · row(o)` for `tokens` rows of `columns` activations: the
+    /// matrix applied to a batch, with activations first rounded to the grid llama.cpp's CPU backend would
+    /// use for this weight type. `scratch` holds at least `tokens · columns` floats.
+    func apply(_ input: UnsafePointer<Float>, tokens n: Int, into out: UnsafeMutablePointer<Float>,
+               scratch: UnsafeMutablePointer<Float>, threads: Int) {
+        var src = input
+        if grid != .f32 {
+            let cols = columns, grid = grid
+            let i = SendablePointer(UnsafeMutablePointer(mutating: input)), r = SendablePointer(scratch)
+            parallelFor(n, threads: threads) { range in
+                for t in range { grid.round(i.p + t * cols, into: r.p + t * cols, count: cols) }
+            }
+            src = UnsafePointer(scratch)
+        }
+        Kernels.matmul(x: src, tokens: n, w: pointer, n: columns, rows: rows, c: out, ldc: rows, threads: threads)
+    }
+
+    /// Decodes row `r` (an embedding lookup) into `out`.
+    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        out.update(from: pointer + r * columns, count: columns)
     }
 }
