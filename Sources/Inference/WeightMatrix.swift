@@ -1,36 +1,52 @@
 import GGUF
 import Quantization
 
-/// An owned, 64-byte aligned F32 buffer.
+/// An owned, 64-byte aligned buffer of `count` elements of `T`.
 @usableFromInline
-final class FloatBuffer: @unchecked Sendable {
-    @usableFromInline let pointer: UnsafeMutablePointer<Float>
+final class AlignedBuffer<T>: @unchecked Sendable {
+    @usableFromInline let pointer: UnsafeMutablePointer<T>
     @usableFromInline let count: Int
 
     init(count: Int) {
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * 4, alignment: 64)
-        pointer = raw.bindMemory(to: Float.self, capacity: max(1, count))
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<T>.stride, alignment: 64)
+        pointer = raw.bindMemory(to: T.self, capacity: max(1, count))
     }
 
     deinit { pointer.deallocate() }
 }
 
-/// A weight matrix decoded to F32, row-major with one output per row (GGML: `dimensions = [columns, rows]`),
-/// remembering the activation grid its source type implies.
+typealias FloatBuffer = AlignedBuffer<Float>
+
+/// A weight matrix, row-major with one output per row (GGML: `dimensions = [columns, rows]`), held in the
+/// form its kernels read fastest and remembering the activation grid its source type implies.
+///
+/// - F32 and F16/BF16 tensors are read in place from the source (a memory-mapped GGUF stays mapped).
+/// - Block-quantized tensors are repacked at load into one signed byte per weight plus a scale (and an
+///   offset) per group of 16 or 32 (``GroupCodeLayout``): a decode step streams about 1.1–1.3 bytes per
+///   weight, and a batch decodes 16-row panels to F32 once and reuses them for every token.
+/// - Other types are decoded to F32.
 public struct WeightMatrix: @unchecked Sendable {
     public let name: String
     public let rows: Int
     public let columns: Int
     public let sourceType: GGMLType
     public let grid: ActivationGrid
-    @usableFromInline let storage: FloatBuffer
 
-    var pointer: UnsafePointer<Float> { UnsafePointer(storage.pointer) }
+    enum Storage {
+        case f32(UnsafePointer<Float>)
+        case f16(UnsafePointer<UInt16>)
+        case bf16(UnsafePointer<UInt16>)
+        case groups(GroupedRows)
+    }
 
-    /// Decodes tensor `name` of `file`, checking its GGML dimensions against `[columns, rows]`.
-    init(file: some WeightSource, name: String, columns: Int, rows: Int, threads: Int) throws(InferenceError) {
-        guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
+    let storage: Storage
+    /// Keeps the memory `storage` points into alive.
+    private let owners: [AnyObject]
+
+    /// Loads tensor `name` of `source`, checking its GGML dimensions against `[columns, rows]`.
+    init(file source: some WeightSource, name: String, columns: Int, rows: Int, threads: Int) throws(InferenceError) {
+        guard let info = source.tensor(named: name) else { throw .missingTensor(name) }
         let dims = info.dimensions.count == 1 ? [info.dimensions[0], 1] : info.dimensions
         guard dims == [columns, rows] else {
             throw .tensorShapeMismatch(tensor: name, expected: [columns, rows], actual: info.dimensions)
@@ -40,32 +56,67 @@ public struct WeightMatrix: @unchecked Sendable {
         self.columns = columns
         sourceType = info.type
         grid = ActivationGrid(weightType: info.type)
-        storage = FloatBuffer(count: rows * columns)
-        let bytes = file.data(for: info)
+        let bytes = source.data(for: info)
         let rowBytes = info.type.byteCount(elements: columns)
         guard columns % info.type.blockSize == 0, bytes.count >= rowBytes * rows, let base = bytes.baseAddress else {
             throw .unsupportedTensorType(tensor: name, type: info.type)
         }
-        // Probe one row for an undecodable type before going parallel.
-        do {
-            try Quantizer.dequantize(info.type, source: base, count: columns, destination: storage.pointer)
-        } catch {
-            throw .unsupportedTensorType(tensor: name, type: info.type)
+        switch info.type {
+        case .f32 where Int(bitPattern: base) % 4 == 0:
+            storage = .f32(base.assumingMemoryBound(to: Float.self))
+            owners = [source]
+            return
+        case .f16 where Int(bitPattern: base) % 2 == 0:
+            storage = .f16(base.assumingMemoryBound(to: UInt16.self))
+            owners = [source]
+            return
+        case .bf16 where Int(bitPattern: base) % 2 == 0:
+            storage = .bf16(base.assumingMemoryBound(to: UInt16.self))
+            owners = [source]
+            return
+        default:
+            break
         }
-        let dst = SendablePointer(storage.pointer)
         let src = UncheckedBox(base)
         let type = info.type
+        if let layout = GroupCodeLayout(type) {
+            let g = GroupedRows(rows: rows, columns: columns, layout: layout)
+            do {
+                try g.decodeRows(type, source: base, rowBytes: rowBytes, rows: 0..<1)
+            } catch {
+                throw .unsupportedTensorType(tensor: name, type: type)
+            }
+            parallelFor(rows, threads: threads) { r in
+                try? g.decodeRows(type, source: src.value, rowBytes: rowBytes, rows: r)
+            }
+            storage = .groups(g)
+            owners = [g]
+            return
+        }
+        let buffer = FloatBuffer(count: rows * columns)
+        // Probe one row for an undecodable type before going parallel.
+        do {
+            try Quantizer.dequantize(type, source: base, count: columns, destination: buffer.pointer)
+        } catch {
+            throw .unsupportedTensorType(tensor: name, type: type)
+        }
+        let dst = SendablePointer(buffer.pointer)
         let cols = columns
         parallelFor(rows, threads: threads) { r in
             try? Quantizer.dequantize(type, source: src.value + r.lowerBound * rowBytes, count: r.count * cols,
                                       destination: dst.p + r.lowerBound * cols)
         }
+        storage = .f32(UnsafePointer(buffer.pointer))
+        owners = [buffer]
     }
 
     /// Decodes a 1-D F32 (or any decodable type) vector such as a norm weight.
     static func vector(file: some WeightSource, name: String, length: Int) throws(InferenceError) -> [Float] {
         let m = try WeightMatrix(file: file, name: name, columns: length, rows: 1, threads: 1)
-        return Array(UnsafeBufferPointer(start: m.pointer, count: length))
+        return [Float](unsafeUninitializedCapacity: length) { buf, count in
+            m.row(0, into: buf.baseAddress!)
+            count = length
+        }
     }
 
     /// `out[t·rows + o] = round_grid(input[t]) · row(o)` for `tokens` rows of `columns` activations: the
@@ -82,11 +133,67 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             src = UnsafePointer(scratch)
         }
-        Kernels.matmul(x: src, tokens: n, w: pointer, n: columns, rows: rows, c: out, ldc: rows, threads: threads)
+        if n >= MatrixKernels.tokenStrip {
+            MatrixKernels.multiplyBatch(self, x: src, tokens: n, out: out, threads: threads)
+        } else {
+            MatrixKernels.multiplyEach(self, x: src, tokens: n, out: out, threads: threads)
+        }
     }
 
     /// Decodes row `r` (an embedding lookup) into `out`.
     func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        out.update(from: pointer + r * columns, count: columns)
+        let n = columns
+        switch storage {
+        case let .f32(w): out.update(from: w + r * n, count: n)
+        case let .f16(w): HalfPrecision.convertFromFP16(w + r * n, out, count: n)
+        case let .bf16(w): HalfPrecision.convertFromBF16(w + r * n, out, count: n)
+        case let .groups(g): g.decodeRow(r, into: out)
+        }
+    }
+}
+
+/// Rows as signed byte codes with a scale (and an offset) per group (``GroupCodeLayout``).
+final class GroupedRows: @unchecked Sendable {
+    let rows: Int
+    let columns: Int
+    let groupLength: Int
+    let groupsPerRow: Int
+    let codes: AlignedBuffer<Int8>
+    let scales: AlignedBuffer<Float>
+    let offsets: AlignedBuffer<Float>?
+
+    init(rows: Int, columns: Int, layout: GroupCodeLayout) {
+        self.rows = rows
+        self.columns = columns
+        groupLength = layout.groupLength
+        groupsPerRow = columns / layout.groupLength
+        codes = AlignedBuffer(count: rows * columns)
+        scales = AlignedBuffer(count: rows * groupsPerRow)
+        offsets = layout.hasOffset ? AlignedBuffer(count: rows * groupsPerRow) : nil
+    }
+
+    func decodeRows(_ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, rows r: Range<Int>) throws(QuantizationError) {
+        for row in r {
+            try Quantizer.decodeGroups(type, source: source + row * rowBytes, count: columns,
+                                       codes: codes.pointer + row * columns, scales: scales.pointer + row * groupsPerRow,
+                                       offsets: offsets.map { $0.pointer + row * groupsPerRow })
+        }
+    }
+
+    /// `scale · code + offset`, the block format's own dequantized values.
+    @inline(__always)
+    func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        let c = codes.pointer + r * columns, s = scales.pointer + r * groupsPerRow
+        let o = offsets.map { $0.pointer + r * groupsPerRow }
+        for g in 0..<groupsPerRow {
+            let a = s[g]
+            let base = g * groupLength
+            if let o {
+                let b = o[g]
+                for i in base..<(base + groupLength) { out[i] = a * Float(c[i]) + b }
+            } else {
+                for i in base..<(base + groupLength) { out[i] = a * Float(c[i]) }
+            }
+        }
     }
 }

@@ -20,3 +20,40 @@ extension GGUFFile: WeightSource {
     public var sourceName: String { url.path }
     public var tensorInfos: [GGUFTensorInfo] { tensors }
 }
+
+/// Tensors and metadata held in memory: a checkpoint decoded without writing a file, or a test model.
+public final class InMemoryWeights: WeightSource, @unchecked Sendable {
+    public let sourceName: String
+    public private(set) var metadata: GGUFMetadata
+    public private(set) var tensorInfos: [GGUFTensorInfo] = []
+    private var index: [String: Int] = [:]
+    private var storage: [UnsafeMutableRawBufferPointer] = []
+
+    public init(name: String, metadata: GGUFMetadata) {
+        sourceName = name
+        self.metadata = metadata
+    }
+
+    deinit { for b in storage { b.deallocate() } }
+
+    /// Adds a tensor of `type` with GGML `dimensions`, letting `fill` write its encoded bytes.
+    public func add(name: String, type: GGMLType, dimensions: [Int],
+                    fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        let info = GGUFTensorInfo(name: name, dimensions: dimensions, type: type)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, info.byteCount), alignment: 64)
+        do { try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.byteCount])) } catch {
+            buffer.deallocate()
+            throw error
+        }
+        index[name] = tensorInfos.count
+        tensorInfos.append(info)
+        storage.append(buffer)
+    }
+
+    public func tensor(named name: String) -> GGUFTensorInfo? { index[name].map { tensorInfos[$0] } }
+
+    public func data(for tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
+        guard let i = index[tensor.name] else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(rebasing: storage[i][0..<tensorInfos[i].byteCount])
+    }
+}

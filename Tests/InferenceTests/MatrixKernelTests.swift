@@ -1,0 +1,87 @@
+import Foundation
+import GGUF
+import Quantization
+import Testing
+@testable import Inference
+
+/// The matrix products over every weight storage, against a double-precision product of the dequantized
+/// weights and the grid-rounded activations.
+@Suite("Matrix kernels")
+struct MatrixKernelTests {
+    static let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl,
+                                    .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .tq2_0]
+
+    /// A `rows × columns` matrix of `type` with pseudo-random weights.
+    static func matrix(_ type: GGMLType, rows: Int, columns: Int) throws -> (WeightMatrix, [Float]) {
+        var state: UInt64 = 0x5EED &+ UInt64(type.rawValue)
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2001 - 1000) / 1000
+        }
+        let x = (0..<(rows * columns)).map { _ in next() }
+        let weights = InMemoryWeights(name: "test", metadata: GGUFMetadata())
+        try weights.add(name: "w", type: type, dimensions: [columns, rows]) { buf in
+            try Quantizer.quantize(type, rows: rows, columns: columns, source: x, destination: buf.baseAddress!,
+                                   destinationCount: buf.count)
+        }
+        let w = try WeightMatrix(file: weights, name: "w", columns: columns, rows: rows, threads: 2)
+        let info = try #require(weights.tensor(named: "w"))
+        var dequantized = [Float](repeating: 0, count: rows * columns)
+        try Quantizer.dequantize(type, source: weights.data(for: info).baseAddress!, count: rows * columns, destination: &dequantized)
+        return (w, dequantized)
+    }
+
+    @Test("Rows decode to the dequantized values", arguments: types)
+    func rows(type: GGMLType) throws {
+        let (w, expected) = try Self.matrix(type, rows: 5, columns: 256)
+        var row = [Float](repeating: 0, count: 256)
+        for r in 0..<5 {
+            w.row(r, into: &row)
+            #expect(row == Array(expected[(r * 256)..<((r + 1) * 256)]), "\(type) row \(r)")
+        }
+    }
+
+    @Test("One token and a batch give the exact product to float rounding", arguments: types)
+    func products(type: GGMLType) throws {
+        let rows = 37, columns = 512
+        let (w, deq) = try Self.matrix(type, rows: rows, columns: columns)
+        for tokens in [1, 3, 6, 13] {
+            let x = (0..<(tokens * columns)).map { i in Float(sin(Double(i) * 0.37)) * 2 }
+            var rounded = x
+            var out = [Float](repeating: .nan, count: tokens * rows)
+            var scratch = [Float](repeating: 0, count: tokens * columns)
+            x.withUnsafeBufferPointer { xb in
+                w.apply(xb.baseAddress!, tokens: tokens, into: &out, scratch: &scratch, threads: 2)
+                for t in 0..<tokens { w.grid.round(xb.baseAddress! + t * columns, into: &rounded[t * columns], count: columns) }
+            }
+            for t in 0..<tokens {
+                for r in 0..<rows {
+                    var exact = 0.0, magnitude = 0.0
+                    for k in 0..<columns {
+                        let p = Double(deq[r * columns + k]) * Double(rounded[t * columns + k])
+                        exact += p
+                        magnitude += abs(p)
+                    }
+                    let got = Double(out[t * rows + r])
+                    #expect(abs(got - exact) <= 1e-6 * magnitude + 1e-30, "\(type) tokens \(tokens) [\(t), \(r)]: \(got) vs \(exact)")
+                    if abs(got - exact) > 1e-6 * magnitude + 1e-30 { return }
+                }
+            }
+        }
+    }
+
+    @Test("The thread count does not change a product")
+    func threads() throws {
+        for type in [GGMLType.q4_K, .q5_0, .f16, .f32] {
+            let (w, _) = try Self.matrix(type, rows: 50, columns: 256)
+            for tokens in [1, 9] {
+                let x = (0..<(tokens * 256)).map { Float(($0 * 7919) % 23) - 11 }
+                var a = [Float](repeating: 0, count: tokens * 50), b = a
+                var scratch = [Float](repeating: 0, count: tokens * 256)
+                w.apply(x, tokens: tokens, into: &a, scratch: &scratch, threads: 1)
+                w.apply(x, tokens: tokens, into: &b, scratch: &scratch, threads: 2)
+                #expect(a == b, "\(type) tokens \(tokens)")
+            }
+        }
+    }
+}
