@@ -29,7 +29,7 @@ let package = Package(
         .target(
             name: "Conversion",
             dependencies: [
-                "Architectures", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
+                "Architectures", "FileAccess", "GGUF", "Inference", "Quantization", "Safetensors", "Tokenization",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: kernelFlags

@@ -1,21 +1,48 @@
 import Foundation
 
-/// `kiln verify`: KL divergence of quantized GGUFs against a reference GGUF over a token sequence, computed
+/// The model quantized files are measured against: how to load it and what identifies its content (the
+/// logits cache key).
+public struct ReferenceModel: Sendable {
+    /// A path for messages and reports.
+    public let name: String
+    let load: @Sendable (_ threads: Int) throws -> TransformerModel
+    let contentHash: @Sendable () throws -> [UInt8]
+
+    public init(name: String, load: @escaping @Sendable (_ threads: Int) throws -> TransformerModel,
+                contentHash: @escaping @Sendable () throws -> [UInt8]) {
+        self.name = name
+        self.load = load
+        self.contentHash = contentHash
+    }
+
+    /// A GGUF file (for example the F32 conversion); its bytes are the cache key.
+    public static func gguf(_ url: URL) -> ReferenceModel {
+        ReferenceModel(name: url.path, load: { threads in try TransformerModel(url: url, threads: threads) },
+                       contentHash: { try LogitsCache.contentHash(of: url) })
+    }
+}
+
+/// `kiln verify`: KL divergence of quantized GGUFs against a reference model over a token sequence, computed
 /// as `llama-perplexity --kl-divergence` does. Tokens come from a caller-supplied closure so any tokenizer
 /// can be plugged in; the reference's encoded log-probabilities may be cached on disk.
 public struct Verifier {
-    public var referenceURL: URL
+    public var reference: ReferenceModel
     public var contextLength: Int
     public var threads: Int
     /// Where to cache the reference log-probabilities (nil: keep them in memory only).
     public var cacheURL: URL?
 
-    public init(referenceURL: URL, contextLength: Int = 512, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+    public init(reference: ReferenceModel, contextLength: Int = 512, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 cacheURL: URL? = nil) {
-        self.referenceURL = referenceURL
+        self.reference = reference
         self.contextLength = contextLength
         self.threads = threads
         self.cacheURL = cacheURL
+    }
+
+    public init(referenceURL: URL, contextLength: Int = 512, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                cacheURL: URL? = nil) {
+        self.init(reference: .gguf(referenceURL), contextLength: contextLength, threads: threads, cacheURL: cacheURL)
     }
 
     /// Throws ``InferenceError/referenceMismatch(_:)`` when `model` cannot be compared with `reference`.
@@ -33,15 +60,15 @@ public struct Verifier {
     }
 
     /// The reference log-probabilities for `tokens`, from the cache when it holds them.
-    public func reference(tokens: [Int32], progress: Perplexity.Progress? = nil) throws(InferenceError) -> (ReferenceLogProbabilities, ModelConfiguration) {
+    public func reference(tokens: [Int32], progress: Perplexity.Progress? = nil) throws -> (ReferenceLogProbabilities, ModelConfiguration) {
         let (chunked, _) = try Perplexity.chunkTokens(tokens, contextLength: contextLength)
-        let model = try TransformerModel(url: referenceURL, threads: threads)
+        let model = try reference.load(threads)
         var hash: [UInt8] = []
         if let cacheURL {
-            hash = try LogitsCache.contentHash(of: referenceURL)
+            hash = try reference.contentHash()
             if let r = try LogitsCache.read(from: cacheURL, modelHash: hash, tokens: chunked, contextLength: contextLength) {
                 guard r.vocabularySize == model.configuration.vocabularySize else {
-                    throw .corruptLogitsCache(path: cacheURL.path, reason: "vocabulary size \(r.vocabularySize) differs from the reference model's")
+                    throw InferenceError.corruptLogitsCache(path: cacheURL.path, reason: "vocabulary size \(r.vocabularySize) differs from the reference model's")
                 }
                 return (r, model.configuration)
             }
@@ -54,7 +81,7 @@ public struct Verifier {
     /// Verifies each of `models`, returning llama-perplexity's statistics per model.
     public func run(models: [URL], tokens: () throws -> [Int32], progress: ((URL, Int, Int) -> Void)? = nil) throws -> [KLDStatistics] {
         let toks = try tokens()
-        let (ref, refConfig) = try reference(tokens: toks) { i, n in progress?(referenceURL, i, n) }
+        let (ref, refConfig) = try reference(tokens: toks) { i, n in progress?(URL(fileURLWithPath: reference.name), i, n) }
         var out: [KLDStatistics] = []
         for url in models {
             let m = try TransformerModel(url: url, threads: threads)

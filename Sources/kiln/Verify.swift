@@ -7,10 +7,10 @@ import Tokenization
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure quantized files against a reference, as llama-perplexity --kl-divergence does (llama family).")
+        abstract: "Measure quantized files against a reference, as llama-perplexity --kl-divergence does.")
 
     @Argument(help: "GGUF files to verify.") var models: [String]
-    @Option(help: "Reference GGUF (for example the F32 conversion).") var reference: String
+    @Option(help: "Reference: a Hugging Face checkpoint folder, or a GGUF (for example the F32 conversion).") var reference: String
     @Option(help: "Evaluation text (UTF-8).") var text: String
     @Option(help: "Context length of each chunk.") var ctx: Int = 512
     @Option(help: "Reference logits cache file (reused while the reference file and tokens are unchanged).") var cache: String?
@@ -22,11 +22,10 @@ struct Verify: ParsableCommand {
     func run() throws {
         var failed = false
         try reportingErrors {
-            let referenceURL = URL(fileURLWithPath: reference)
-            let tokenizer = try Tokenizer(gguf: try GGUFFile(url: referenceURL))
+            let tokenizer = try Tokenizer(model: URL(fileURLWithPath: reference))
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: text)) else { throw ValidationErrorLine("\(text): cannot read") }
             let ids = tokenizer.encode(String(decoding: data, as: UTF8.self), addSpecialTokens: true).map(Int32.init)
-            let verifier = Verifier(referenceURL: referenceURL, contextLength: ctx, threads: threads, cacheURL: cache.map { URL(fileURLWithPath: $0) })
+            let verifier = Verifier(reference: .at(reference), contextLength: ctx, threads: threads, cacheURL: cache.map { URL(fileURLWithPath: $0) })
             let results = try verifier.run(models: models.map { URL(fileURLWithPath: $0) }, tokens: { ids })
             if !json {
                 print("model                                    PPL        ln(PPL/ref)  mean KLD   median KLD  99% KLD    max KLD    RMS Δp %  same top %")
@@ -53,7 +52,7 @@ struct Verify: ParsableCommand {
 }
 
 struct Generate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Greedy generation from a GGUF file (llama family), with tokens per second.")
+    static let configuration = CommandConfiguration(abstract: "Greedy generation from a GGUF file, with tokens per second.")
 
     @Argument(help: "GGUF file.") var model: String
     @Option(help: "Prompt text; special tokens such as <|im_start|> are recognized.") var prompt: String

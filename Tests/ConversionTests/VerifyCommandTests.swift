@@ -38,4 +38,59 @@ struct VerifyCommandTests {
         r = try run(TestEnvironment.kiln.path, ["verify", q4.path, "--reference", f32.path, "--text", fixture.appendingPathComponent("config.json").path, "--ctx", "512"])
         #expect(r.status != 0 && r.stderr.hasPrefix("kiln: error: "), "text shorter than the chunks: \(r.stderr)")
     }
+
+    @Test("A checkpoint folder as the reference gives the statistics of its F32 conversion")
+    func checkpointReference() throws {
+        let folder = TemporaryFolder()
+        let fixture = TestEnvironment.fixtures.appendingPathComponent("tiny-llama")
+        let f32 = folder.file("f32.gguf"), q4 = folder.file("q4.gguf")
+        _ = try Converter.convert(ConversionOptions(checkpoint: fixture, output: f32, outputType: .f32, threads: 2))
+        _ = try Quantize.run(QuantizeOptions(input: f32, output: q4, fileType: .q4_0, threads: 2))
+        let text = folder.file("text.txt")
+        try String(repeating: "Pack my box with five dozen liquor jugs, 42 times over. ", count: 40).write(to: text, atomically: true, encoding: .utf8)
+        func stats(_ reference: String, cache: String? = nil) throws -> [String: Any] {
+            var args = ["verify", q4.path, "--reference", reference, "--text", text.path, "--ctx", "64", "--threads", "2", "--json"]
+            if let cache { args += ["--cache", cache] }
+            let r = try run(TestEnvironment.kiln.path, args)
+            #expect(r.status == 0, "\(r.stderr)")
+            var json = (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
+            json["reference"] = nil
+            return json
+        }
+        let fromFile = try stats(f32.path)
+        let fromFolder = try stats(fixture.path)
+        #expect(!fromFile.isEmpty)
+        for key in ["ppl", "ppl_reference", "mean_kld", "max_kld", "same_top_p_percent"] {
+            #expect((fromFile[key] as? Double) == (fromFolder[key] as? Double), "\(key)")
+        }
+        // The cache is keyed by the folder's content: a second run reads it and agrees.
+        let cache = folder.file("ref.cache").path
+        let first = try stats(fixture.path, cache: cache)
+        #expect(FileManager.default.fileExists(atPath: cache))
+        let second = try stats(fixture.path, cache: cache)
+        #expect((first["mean_kld"] as? Double) == (second["mean_kld"] as? Double))
+    }
+
+    @Test("Bad verify inputs fail with one line naming the problem")
+    func badInputs() throws {
+        let folder = TemporaryFolder()
+        let llama = TestEnvironment.fixtures.appendingPathComponent("tiny-llama")
+        let f32 = folder.file("f32.gguf"), other = folder.file("mistral.gguf")
+        _ = try Converter.convert(ConversionOptions(checkpoint: llama, output: f32, outputType: .f32, threads: 2))
+        _ = try Converter.convert(ConversionOptions(checkpoint: TestEnvironment.fixtures.appendingPathComponent("tiny-mistral"),
+                                                    output: other, outputType: .f32, threads: 2))
+        let text = folder.file("text.txt")
+        try String(repeating: "Sphinx of black quartz, judge my vow. ", count: 60).write(to: text, atomically: true, encoding: .utf8)
+        func fails(_ args: [String], _ needle: String) throws {
+            let r = try run(TestEnvironment.kiln.path, ["verify"] + args + ["--text", text.path, "--ctx", "64", "--threads", "2"])
+            let lines = r.stderr.split(separator: "\n")
+            #expect(r.status != 0 && lines.count == 1 && r.stderr.hasPrefix("kiln: error: ") && r.stderr.contains(needle),
+                    "\(args): \(r.stderr)")
+        }
+        try fails([other.path, "--reference", f32.path], "reference does not match")
+        let cache = folder.file("ref.cache")
+        try Data(repeating: 0x4B, count: 100).write(to: cache)
+        try fails([f32.path, "--reference", f32.path, "--cache", cache.path], "corrupt logits cache")
+        try fails([f32.path, "--reference", folder.file("missing").path], "missing")
+    }
 }
