@@ -7,7 +7,7 @@ import Tokenization
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure quantized files against a reference, as llama-perplexity --kl-divergence does (llama family).")
+        abstract: "Measure quantized files against a reference, as llama-perplexity --kl-divergence does.")
 
     @Argument(help: "GGUF files to verify.") var models: [String]
     @Option(help: "Reference GGUF (for example the F32 conversion).") var reference: String
@@ -53,7 +53,7 @@ struct Verify: ParsableCommand {
 }
 
 struct Generate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Greedy generation from a GGUF file (llama family), with tokens per second.")
+    static let configuration = CommandConfiguration(abstract: "Greedy generation from a GGUF file, with tokens per second.")
 
     @Argument(help: "GGUF file.") var model: String
     @Option(help: "Prompt text; special tokens such as <|im_start|> are recognized.") var prompt: String

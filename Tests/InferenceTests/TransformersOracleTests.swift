@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 import Testing
 @testable import Inference
 
@@ -38,6 +39,53 @@ struct TransformersOracleTests {
         print("oracle \(name): max |Δ logit| per sequence \(zip(lengths, deltas).map { "\($0)→\($1)" })")
         for (n, d) in zip(lengths, deltas) {
             #expect(d <= Self.tolerance, "\(name), \(n) tokens: max |Δ logit| \(d)")
+        }
+    }
+
+    /// A fixture run with features its config leaves idle switched on, on both sides: metadata set on
+    /// Kiln's GGUF and the matching config attributes on transformers'.
+    struct Variant: Sendable, CustomTestStringConvertible {
+        let fixture: String
+        let lengths: [Int]
+        let metadata: [(String, GGUFValue)]
+        let config: [String: String]
+        var testDescription: String { fixture + " with " + config.keys.sorted().joined(separator: ", ") }
+    }
+
+    /// tiny-gemma2's caps (50, 30) barely move its small scores and logits (< 1e-4), so they are lowered
+    /// until they bend them. tiny-gemma3 (two layers, pattern 6) has no global layer, no rope scaling and no
+    /// final cap: with pattern 2 its layer 1 attends globally with the scaled 1e6 base while layer 0 keeps
+    /// the 512-window and the 10000 local base.
+    static let variants: [Variant] = [
+        Variant(fixture: "tiny-gemma2", lengths: [8, 40],
+                metadata: [("gemma2.attn_logit_softcapping", .float32(0.02)), ("gemma2.final_logit_softcapping", .float32(0.5))],
+                config: ["attn_logit_softcapping": "0.02", "final_logit_softcapping": "0.5"]),
+        Variant(fixture: "tiny-gemma3", lengths: [8, 40, 600],
+                metadata: [("gemma3.attention.sliding_window_pattern", .uint32(2)), ("gemma3.rope.scaling.type", .string("linear")),
+                           ("gemma3.rope.scaling.factor", .float32(8)), ("gemma3.final_logit_softcapping", .float32(0.5))],
+                config: ["layer_types": #"["sliding_attention", "full_attention"]"#,
+                         "rope_parameters": #"{"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0}, "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}"#,
+                         "final_logit_softcapping": "0.5"]),
+    ]
+
+    @Test("Soft-capping, a global gemma3 layer and linear rope scaling match transformers", arguments: variants)
+    func variant(_ v: Variant) throws {
+        let file = try GGUFFile(url: Files.url("\(v.fixture)-f32.gguf"))
+        var metadata = file.metadata
+        for (key, value) in v.metadata { metadata.set(key, value) }
+        let model = try TransformerModel(file: MetadataOverride(file, metadata: metadata), threads: 2)
+        let c = model.configuration
+        if v.fixture == "tiny-gemma3" {
+            #expect(c.slidingLayers == [true, false] && c.ropeFreqScale == 0.125 && c.finalLogitSoftcap == 0.5)
+        } else {
+            #expect(c.attentionLogitSoftcap == 0.02 && c.finalLogitSoftcap == 0.5)
+        }
+        let sequences = v.lengths.enumerated().map { i, n in Self.pseudoRandomIDs(count: n, below: c.vocabularySize, seed: UInt64(i + 11)) }
+        let deltas = try Self.maxDeltas(model: model, checkpoint: Files.repositoryRoot.appendingPathComponent("fixtures/\(v.fixture)"),
+                                        sequences: sequences, config: v.config)
+        print("oracle \(v.testDescription): max |Δ logit| per sequence \(zip(v.lengths, deltas).map { "\($0)→\($1)" })")
+        for (n, d) in zip(v.lengths, deltas) {
+            #expect(d <= Self.tolerance, "\(v.testDescription), \(n) tokens: max |Δ logit| \(d)")
         }
     }
 
@@ -94,7 +142,9 @@ struct TransformersOracleTests {
 
     /// Runs `sequences` through Kiln (F32 KV cache) and through transformers on `checkpoint`, and returns
     /// the largest |Δ logit| of each sequence over all its positions and Kiln's vocabulary.
-    static func maxDeltas(model: TransformerModel, checkpoint: URL, sequences: [[Int32]]) throws -> [Float] {
+    /// `config` holds transformers config overrides (attribute → JSON value).
+    static func maxDeltas(model: TransformerModel, checkpoint: URL, sequences: [[Int32]],
+                          config: [String: String] = [:]) throws -> [Float] {
         guard let python = environment("KILN_ORACLE_PYTHON") else { return [] }
         let vocab = model.configuration.vocabularySize
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-oracle-\(UUID().uuidString)")
@@ -104,7 +154,8 @@ struct TransformersOracleTests {
         try sequences.map { $0.map(String.init).joined(separator: " ") }.joined(separator: "\n")
             .write(to: idsURL, atomically: true, encoding: .utf8)
         let script = Files.repositoryRoot.appendingPathComponent("scripts/oracle/transformers_logits.py")
-        let result = try runProcess(python, [script.path, checkpoint.path, idsURL.path, logitsURL.path])
+        let overrides = config.sorted { $0.key < $1.key }.flatMap { ["--set", "\($0.key)=\($0.value)"] }
+        let result = try runProcess(python, [script.path] + overrides + [checkpoint.path, idsURL.path, logitsURL.path])
         guard result.status == 0 else {
             Issue.record("transformers_logits.py failed (\(result.status)): \(result.stderr.suffix(2000))")
             return []
@@ -160,4 +211,20 @@ struct TransformersOracleTests {
         group.wait()
         return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
+}
+
+/// A GGUF file seen with other metadata (the tensors are the file's).
+final class MetadataOverride: WeightSource {
+    let file: GGUFFile
+    let metadata: GGUFMetadata
+
+    init(_ file: GGUFFile, metadata: GGUFMetadata) {
+        self.file = file
+        self.metadata = metadata
+    }
+
+    var sourceName: String { file.url.path }
+    var tensorInfos: [GGUFTensorInfo] { file.tensors }
+    func tensor(named name: String) -> GGUFTensorInfo? { file.tensor(named: name) }
+    func data(for tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer { file.data(for: tensor) }
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Logits of a Hugging Face checkpoint computed by `transformers`: the F32 oracle for Kiln's forward pass.
 
-usage: python scripts/oracle/transformers_logits.py CHECKPOINT_DIR IDS_FILE OUTPUT
+usage: python scripts/oracle/transformers_logits.py [--set KEY=JSON ...] CHECKPOINT_DIR IDS_FILE OUTPUT
 
 - CHECKPOINT_DIR is a local folder (config.json + safetensors); nothing is fetched (offline mode is forced).
 - IDS_FILE holds one token sequence per line, token ids separated by spaces. Each sequence is run on its
   own (batch of one, no padding, no cache) from position 0.
 - OUTPUT receives, for each sequence in order, the logits of every position as raw little-endian float32,
   row-major [positions][vocab].
+- --set KEY=JSON overrides a config attribute before the model is built (e.g. `--set
+  final_logit_softcapping=0.5`, `--set 'layer_types=["sliding_attention","full_attention"]'`), so a
+  feature a fixture leaves idle can be exercised; the caller alters its own model's metadata to match.
 - stdout is one JSON line: {"vocab_size": V, "sequences": N, "model_type": "..."}.
 
 The model is loaded with torch_dtype=float32 and attn_implementation="eager" on the CPU, so the
@@ -18,6 +21,7 @@ converter keeps (at most) those.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -54,10 +58,13 @@ def read_sequences(path: str) -> list[list[int]]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 4:
-        print(__doc__, file=sys.stderr)
-        return 2
-    checkpoint, ids_path, output = argv[1:]
+    parser = argparse.ArgumentParser(usage=__doc__)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
+    parser.add_argument("checkpoint")
+    parser.add_argument("ids")
+    parser.add_argument("output")
+    args = parser.parse_args(argv[1:])
+    checkpoint, ids_path, output = args.checkpoint, args.ids, args.output
     torch.manual_seed(0)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     config = AutoConfig.from_pretrained(checkpoint, local_files_only=True)
@@ -65,6 +72,11 @@ def main(argv: list[str]) -> int:
     rows = embedding_rows(checkpoint)
     if rows is not None and rows != text_config.vocab_size:
         text_config.vocab_size = rows
+    for assignment in args.set:
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            parser.error(f"--set expects KEY=JSON, got {assignment!r}")
+        setattr(text_config, key, json.loads(value))
     model = AutoModelForCausalLM.from_pretrained(
         checkpoint, config=config, dtype=torch.float32, attn_implementation="eager", local_files_only=True
     )
