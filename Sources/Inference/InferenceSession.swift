@@ -46,17 +46,20 @@ public final class InferenceSession {
         let kvDim = c.headCountKV * c.headDimension
         keyCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
         valueCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
-        ropeTables = [Self.ropeTable(c, base: c.ropeFreqBase, scale: c.ropeFreqScale, positions: contextLength)]
+        let factors = model.ropeFrequencyFactors
+        ropeTables = [Self.ropeTable(c, base: c.ropeFreqBase, scale: c.ropeFreqScale, factors: factors, positions: contextLength)]
         let slidingDiffers = c.ropeFreqBaseSliding != c.ropeFreqBase || c.ropeFreqScaleSliding != c.ropeFreqScale
         if slidingDiffers, c.slidingLayers.contains(true) {
-            ropeTables.append(Self.ropeTable(c, base: c.ropeFreqBaseSliding, scale: c.ropeFreqScaleSliding, positions: contextLength))
+            ropeTables.append(Self.ropeTable(c, base: c.ropeFreqBaseSliding, scale: c.ropeFreqScaleSliding, factors: factors,
+                                             positions: contextLength))
         }
         ropeTableOfLayer = c.slidingLayers.map { $0 && ropeTables.count > 1 ? 1 : 0 }
     }
 
-    /// Rotary table computed as ggml does: theta = scale · pos · base^(-2i/n_rot), the power taken by
-    /// repeated multiplication.
-    private static func ropeTable(_ c: ModelConfiguration, base: Float, scale: Float, positions: Int) -> (cos: [Float], sin: [Float]) {
+    /// Rotary table computed as ggml does: theta = scale · pos · base^(-2i/n_rot) / factor[i], the power
+    /// taken by repeated multiplication.
+    private static func ropeTable(_ c: ModelConfiguration, base: Float, scale: Float, factors: [Float]?,
+                                  positions: Int) -> (cos: [Float], sin: [Float]) {
         let half = c.ropeDimensionCount / 2
         var cos = [Float](repeating: 0, count: positions * half)
         var sin = cos
@@ -64,7 +67,7 @@ public final class InferenceSession {
         for p in 0..<positions {
             var theta = Float(p)
             for i in 0..<half {
-                let angle = scale * theta
+                let angle = scale * (factors.map { theta / $0[i] } ?? theta)
                 cos[p * half + i] = cosf(angle)
                 sin[p * half + i] = sinf(angle)
                 theta *= thetaScale

@@ -60,6 +60,8 @@ public final class TransformerModel: Sendable {
     let tokenEmbedding: WeightMatrix
     let outputNorm: [Float]
     let output: WeightMatrix
+    /// Per-pair divisors of the rotary angles (`rope_freqs.weight`, written for Llama-3 rope scaling), if any.
+    let ropeFrequencyFactors: [Float]?
     let layers: [TransformerLayer]
     /// The file's tensor types, for reports.
     public let tensorTypes: [String: String]
@@ -83,6 +85,8 @@ public final class TransformerModel: Sendable {
         } else {
             output = tokenEmbedding
         }
+        ropeFrequencyFactors = try file.tensor(named: "rope_freqs.weight") == nil ? nil
+            : WeightMatrix.vector(file: file, name: "rope_freqs.weight", length: c.ropeDimensionCount / 2)
         let qDim = c.headCount * hd, kvDim = c.headCountKV * hd, f = c.feedForwardLength
         var layers: [TransformerLayer] = []
         for i in 0..<c.blockCount {
