@@ -302,7 +302,8 @@ public final class InferenceSession {
         }
     }
 
-    /// Causal attention of the `n` new queries over all cached positions, one (head, query) pair per task.
+    /// Causal attention of the `n` new queries over the cached positions (the last `slidingWindow` of them on
+    /// sliding-window layers), scores scaled and optionally soft-capped; one (head, query) pair per task.
     private func attention(_ li: Int, n: Int) {
         let c = model.configuration
         let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
