@@ -5,6 +5,8 @@ import Quantization
 public enum InferenceError: Error, Equatable, CustomStringConvertible {
     /// The GGUF declares an architecture this module cannot run.
     case unsupportedArchitecture(String)
+    /// The architecture is supported but this file uses a variant of it that is not (e.g. long-rope factors).
+    case unsupportedFeature(architecture: String, feature: String)
     /// A required metadata key is absent or has the wrong type.
     case missingMetadata(key: String)
     /// A required tensor is absent.
@@ -29,6 +31,7 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unsupportedArchitecture(a): "unsupported architecture '\(a)' (supported: \(ModelConfiguration.supportedArchitectures.joined(separator: ", ")))"
+        case let .unsupportedFeature(a, f): "architecture '\(a)': \(f) is not supported"
         case let .missingMetadata(key): "missing or mistyped metadata key '\(key)'"
         case let .missingTensor(name): "missing tensor '\(name)'"
         case let .tensorShapeMismatch(t, e, a): "tensor '\(t)' has dimensions \(a), expected \(e)"

@@ -2,12 +2,23 @@ import Foundation
 
 /// A KV cache and scratch space for evaluating token sequences with a ``TransformerModel``.
 ///
-/// Keys and values are stored rounded to F16, as in llama.cpp's default cache; attention over a batch is
-/// causal, one head at a time, in F32.
+/// Keys and values are stored rounded to F16 by default, as in llama.cpp's default cache (what `kiln verify`
+/// must match); ``CachePrecision/f32`` keeps them exact, for comparisons with an F32 reference such as
+/// `transformers`. Attention over a batch is causal (and windowed on sliding-window layers), one head at a
+/// time, in F32.
 public final class InferenceSession {
+    /// How the KV cache stores keys and values.
+    public enum CachePrecision: Sendable {
+        /// Rounded to F16, as llama.cpp's default `--cache-type-k/v f16`.
+        case f16
+        /// Kept in F32.
+        case f32
+    }
+
     public let model: TransformerModel
     /// Maximum number of positions the cache holds.
     public let contextLength: Int
+    public let cachePrecision: CachePrecision
     public var threads: Int
     /// Number of positions already in the cache.
     public private(set) var position = 0
@@ -18,29 +29,51 @@ public final class InferenceSession {
     private var x = FloatBuffer(count: 0), xn = FloatBuffer(count: 0), xr = FloatBuffer(count: 0)
     private var q = FloatBuffer(count: 0), k = FloatBuffer(count: 0), v = FloatBuffer(count: 0)
     private var att = FloatBuffer(count: 0), g = FloatBuffer(count: 0), u = FloatBuffer(count: 0)
-    private var ropeCos: [Float] = [], ropeSin: [Float] = []
+    /// Outputs of a fused projection (phi3's `attn_qkv` and gate ‖ up `ffn_up`) before they are split.
+    private var fused = FloatBuffer(count: 0)
+    /// Rotary tables, `[position][pair]`: full-attention layers use `ropeTables[0]`, sliding-window layers
+    /// the table at `ropeTableOfLayer[layer]` (a second one only when their base or scale differs).
+    private var ropeTables: [(cos: [Float], sin: [Float])] = []
+    private var ropeTableOfLayer: [Int] = []
 
-    public init(model: TransformerModel, contextLength: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(model: TransformerModel, contextLength: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                cachePrecision: CachePrecision = .f16) {
         self.model = model
         self.contextLength = contextLength
+        self.cachePrecision = cachePrecision
         self.threads = max(1, threads)
         let c = model.configuration
         let kvDim = c.headCountKV * c.headDimension
         keyCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
         valueCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
-        // Rotary table per position, computed as ggml does: theta = pos, multiplied by base^(-2/n_rot) per pair.
+        let factors = model.ropeFrequencyFactors
+        ropeTables = [Self.ropeTable(c, base: c.ropeFreqBase, scale: c.ropeFreqScale, factors: factors, positions: contextLength)]
+        let slidingDiffers = c.ropeFreqBaseSliding != c.ropeFreqBase || c.ropeFreqScaleSliding != c.ropeFreqScale
+        if slidingDiffers, c.slidingLayers.contains(true) {
+            ropeTables.append(Self.ropeTable(c, base: c.ropeFreqBaseSliding, scale: c.ropeFreqScaleSliding, factors: factors,
+                                             positions: contextLength))
+        }
+        ropeTableOfLayer = c.slidingLayers.map { $0 && ropeTables.count > 1 ? 1 : 0 }
+    }
+
+    /// Rotary table computed as ggml does: theta = scale · pos · base^(-2i/n_rot) / factor[i], the power
+    /// taken by repeated multiplication.
+    private static func ropeTable(_ c: ModelConfiguration, base: Float, scale: Float, factors: [Float]?,
+                                  positions: Int) -> (cos: [Float], sin: [Float]) {
         let half = c.ropeDimensionCount / 2
-        ropeCos = [Float](repeating: 0, count: contextLength * half)
-        ropeSin = ropeCos
-        let thetaScale = powf(c.ropeFreqBase, -2 / Float(c.ropeDimensionCount))
-        for p in 0..<contextLength {
+        var cos = [Float](repeating: 0, count: positions * half)
+        var sin = cos
+        let thetaScale = powf(base, -2 / Float(c.ropeDimensionCount))
+        for p in 0..<positions {
             var theta = Float(p)
             for i in 0..<half {
-                ropeCos[p * half + i] = cosf(theta)
-                ropeSin[p * half + i] = sinf(theta)
+                let angle = scale * (factors.map { theta / $0[i] } ?? theta)
+                cos[p * half + i] = cosf(angle)
+                sin[p * half + i] = sinf(angle)
                 theta *= thetaScale
             }
         }
+        return (cos, sin)
     }
 
     /// Empties the cache.
@@ -60,6 +93,7 @@ public final class InferenceSession {
         att = FloatBuffer(count: n * qDim)
         g = FloatBuffer(count: n * c.feedForwardLength)
         u = FloatBuffer(count: n * c.feedForwardLength)
+        fused = FloatBuffer(count: c.hasFusedProjections ? n * max(qDim + 2 * kvDim, 2 * c.feedForwardLength) : 0)
         capacity = n
     }
 
@@ -82,6 +116,9 @@ public final class InferenceSession {
         for (i, t) in tokens.enumerated() {
             model.tokenEmbedding.row(Int(t), into: x.pointer + i * e)
         }
+        if let scale = c.embeddingScale {
+            for i in 0..<(n * e) { x.pointer[i] *= scale }
+        }
         for (li, layer) in model.layers.enumerated() {
             forwardLayer(li, layer, n)
         }
@@ -94,7 +131,12 @@ public final class InferenceSession {
         }
         let vocab = c.vocabularySize
         return [Float](unsafeUninitializedCapacity: nOut * vocab) { buf, count in
-            project(xn.pointer, tokens: nOut, model.output, into: buf.baseAddress!, rounded: xr.pointer)
+            let out = buf.baseAddress!
+            project(xn.pointer, tokens: nOut, model.output, into: out, rounded: xr.pointer)
+            if let cap = c.finalLogitSoftcap {
+                let inv = 1 / cap
+                for i in 0..<(nOut * vocab) { out[i] = cap * tanhf(out[i] * inv) }
+            }
             count = nOut * vocab
         }
     }
@@ -105,6 +147,70 @@ public final class InferenceSession {
         w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads)
     }
 
+    /// Copies columns `from..<from+width` of `n` rows of `stride` floats into a dense `[n][width]` buffer.
+    private func split(_ src: UnsafeMutablePointer<Float>, stride: Int, from: Int, width: Int, n: Int,
+                       into dst: UnsafeMutablePointer<Float>) {
+        for t in 0..<n { (dst + t * width).update(from: src + t * stride + from, count: width) }
+    }
+
+    /// Adds `bias` to each of `n` rows.
+    private func addBias(_ bias: [Float]?, to p: UnsafeMutablePointer<Float>, n: Int) {
+        guard let bias else { return }
+        let w = bias.count
+        bias.withUnsafeBufferPointer { b in
+            for t in 0..<n {
+                let row = p + t * w
+                for i in 0..<w { row[i] += b[i] }
+            }
+        }
+    }
+
+    /// RMS-normalizes each head of `n` rows of `heads` heads in place.
+    private func normalizeHeads(_ p: UnsafeMutablePointer<Float>, heads: Int, n: Int, weight: [Float]?) {
+        guard let weight else { return }
+        let c = model.configuration, hd = c.headDimension
+        for r in 0..<(n * heads) {
+            Kernels.rmsNorm(p + r * hd, weight: weight, n: hd, epsilon: c.rmsEpsilon, into: p + r * hd)
+        }
+    }
+
+    /// Adds `delta` (after its optional post-norm) to the residual stream.
+    private func addResidual(_ delta: UnsafeMutablePointer<Float>, norm: [Float]?, n: Int) {
+        let c = model.configuration, e = c.embeddingLength
+        if let norm {
+            for t in 0..<n { Kernels.rmsNorm(delta + t * e, weight: norm, n: e, epsilon: c.rmsEpsilon, into: delta + t * e) }
+        }
+        let x = x.pointer
+        for i in 0..<(n * e) { x[i] += delta[i] }
+    }
+
+    /// `out[t][i] = act(gate[t][i]) · up[t][i]` for `n` rows of `f` outputs; gate and up rows are `stride`
+    /// floats apart (f when separate, 2f when fused).
+    private func gatedActivation(gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, stride: Int,
+                                 n: Int, into out: UnsafeMutablePointer<Float>) {
+        let f = model.configuration.feedForwardLength, activation = model.configuration.activation
+        let gp = SendablePointer(gate), up = SendablePointer(up), op = SendablePointer(out)
+        parallelFor(n, threads: threads) { r in
+            for t in r {
+                let gr = gp.p + t * stride, ur = up.p + t * stride, o = op.p + t * f
+                switch activation {
+                case .silu:
+                    for i in 0..<f {
+                        let a = gr[i]
+                        o[i] = a / (1 + expf(-a)) * ur[i]
+                    }
+                case .geluTanh:
+                    // 0.5·a·(1 + tanh(√(2/π)·(a + 0.044715·a³)))
+                    let k0: Float = 0.7978845608028654, k1: Float = 0.044715
+                    for i in 0..<f {
+                        let a = gr[i]
+                        o[i] = 0.5 * a * (1 + tanhf(k0 * a * (1 + k1 * a * a))) * ur[i]
+                    }
+                }
+            }
+        }
+    }
+
     private func forwardLayer(_ li: Int, _ layer: TransformerLayer, _ n: Int) {
         let c = model.configuration
         let e = c.embeddingLength, hd = c.headDimension
@@ -113,73 +219,98 @@ public final class InferenceSession {
         for t in 0..<n {
             Kernels.rmsNorm(x + t * e, weight: layer.attentionNorm, n: e, epsilon: c.rmsEpsilon, into: xn + t * e)
         }
-        project(xn, tokens: n, layer.query, into: q.pointer, rounded: xr)
-        project(xn, tokens: n, layer.key, into: k.pointer, rounded: xr)
-        project(xn, tokens: n, layer.value, into: v.pointer, rounded: xr)
-        applyRope(q.pointer, heads: c.headCount, n: n)
-        applyRope(k.pointer, heads: c.headCountKV, n: n)
-        // Store K and V rounded to F16.
+        switch layer.attention {
+        case let .separate(query, key, value):
+            project(xn, tokens: n, query, into: q.pointer, rounded: xr)
+            project(xn, tokens: n, key, into: k.pointer, rounded: xr)
+            project(xn, tokens: n, value, into: v.pointer, rounded: xr)
+        case let .fused(qkv):
+            let width = qDim + 2 * kvDim
+            project(xn, tokens: n, qkv, into: fused.pointer, rounded: xr)
+            split(fused.pointer, stride: width, from: 0, width: qDim, n: n, into: q.pointer)
+            split(fused.pointer, stride: width, from: qDim, width: kvDim, n: n, into: k.pointer)
+            split(fused.pointer, stride: width, from: qDim + kvDim, width: kvDim, n: n, into: v.pointer)
+        }
+        addBias(layer.queryBias, to: q.pointer, n: n)
+        addBias(layer.keyBias, to: k.pointer, n: n)
+        addBias(layer.valueBias, to: v.pointer, n: n)
+        normalizeHeads(q.pointer, heads: c.headCount, n: n, weight: layer.queryNorm)
+        normalizeHeads(k.pointer, heads: c.headCountKV, n: n, weight: layer.keyNorm)
+        let table = ropeTableOfLayer[li]
+        applyRope(q.pointer, heads: c.headCount, n: n, table: table)
+        applyRope(k.pointer, heads: c.headCountKV, n: n, table: table)
         let kc = keyCache.pointer + (li * contextLength + position) * kvDim
         let vc = valueCache.pointer + (li * contextLength + position) * kvDim
-        for i in 0..<(n * kvDim) {
-            kc[i] = Float(Float16(k.pointer[i]))
-            vc[i] = Float(Float16(v.pointer[i]))
+        switch cachePrecision {
+        case .f16:
+            for i in 0..<(n * kvDim) {
+                kc[i] = Float(Float16(k.pointer[i]))
+                vc[i] = Float(Float16(v.pointer[i]))
+            }
+        case .f32:
+            kc.update(from: k.pointer, count: n * kvDim)
+            vc.update(from: v.pointer, count: n * kvDim)
         }
         attention(li, n: n)
         project(att.pointer, tokens: n, layer.attentionOutput, into: xn, rounded: xr)
-        for i in 0..<(n * e) { x[i] += xn[i] }
+        addResidual(xn, norm: layer.postAttentionNorm, n: n)
         for t in 0..<n {
             Kernels.rmsNorm(x + t * e, weight: layer.feedForwardNorm, n: e, epsilon: c.rmsEpsilon, into: xn + t * e)
         }
-        project(xn, tokens: n, layer.gate, into: g.pointer, rounded: xr)
-        project(xn, tokens: n, layer.up, into: u.pointer, rounded: xr)
         let f = c.feedForwardLength
-        let gp = SendablePointer(g.pointer), up = SendablePointer(u.pointer)
-        parallelFor(n, threads: threads) { r in
-            for i in (r.lowerBound * f)..<(r.upperBound * f) {
-                let a = gp.p[i]
-                gp.p[i] = a / (1 + expf(-a)) * up.p[i]
-            }
+        switch layer.feedForward {
+        case let .separate(gate, up):
+            project(xn, tokens: n, gate, into: g.pointer, rounded: xr)
+            project(xn, tokens: n, up, into: u.pointer, rounded: xr)
+            gatedActivation(gate: g.pointer, up: u.pointer, stride: f, n: n, into: g.pointer)
+        case let .fused(gateUp):
+            project(xn, tokens: n, gateUp, into: fused.pointer, rounded: xr)
+            gatedActivation(gate: fused.pointer, up: fused.pointer + f, stride: 2 * f, n: n, into: g.pointer)
         }
         project(g.pointer, tokens: n, layer.down, into: xn, rounded: xr)
-        for i in 0..<(n * e) { x[i] += xn[i] }
-        _ = qDim
+        addResidual(xn, norm: layer.postFeedForwardNorm, n: n)
     }
 
-    private func applyRope(_ p: UnsafeMutablePointer<Float>, heads: Int, n: Int) {
+    private func applyRope(_ p: UnsafeMutablePointer<Float>, heads: Int, n: Int, table: Int) {
         let c = model.configuration
         let hd = c.headDimension, half = c.ropeDimensionCount / 2
-        for t in 0..<n {
-            let pos = position + t
-            let cs = ropeCos.withUnsafeBufferPointer { $0.baseAddress! + pos * half }
-            let sn = ropeSin.withUnsafeBufferPointer { $0.baseAddress! + pos * half }
-            for h in 0..<heads {
-                let v = p + (t * heads + h) * hd
-                switch c.ropeStyle {
-                case .interleaved:
-                    for i in 0..<half {
-                        let x0 = v[2 * i], x1 = v[2 * i + 1]
-                        v[2 * i] = x0 * cs[i] - x1 * sn[i]
-                        v[2 * i + 1] = x0 * sn[i] + x1 * cs[i]
-                    }
-                case .neox:
-                    let r = c.ropeDimensionCount / 2
-                    for i in 0..<half {
-                        let x0 = v[i], x1 = v[i + r]
-                        v[i] = x0 * cs[i] - x1 * sn[i]
-                        v[i + r] = x0 * sn[i] + x1 * cs[i]
+        ropeTables[table].cos.withUnsafeBufferPointer { cosTable in
+            ropeTables[table].sin.withUnsafeBufferPointer { sinTable in
+                for t in 0..<n {
+                    let pos = position + t
+                    let cs = cosTable.baseAddress! + pos * half
+                    let sn = sinTable.baseAddress! + pos * half
+                    for h in 0..<heads {
+                        let v = p + (t * heads + h) * hd
+                        switch c.ropeStyle {
+                        case .interleaved:
+                            for i in 0..<half {
+                                let x0 = v[2 * i], x1 = v[2 * i + 1]
+                                v[2 * i] = x0 * cs[i] - x1 * sn[i]
+                                v[2 * i + 1] = x0 * sn[i] + x1 * cs[i]
+                            }
+                        case .neox:
+                            for i in 0..<half {
+                                let x0 = v[i], x1 = v[i + half]
+                                v[i] = x0 * cs[i] - x1 * sn[i]
+                                v[i + half] = x0 * sn[i] + x1 * cs[i]
+                            }
+                        }
                     }
                 }
             }
         }
     }
 
-    /// Causal attention of the `n` new queries over all cached positions, one (head, query) pair per task.
+    /// Causal attention of the `n` new queries over the cached positions (the last `slidingWindow` of them on
+    /// sliding-window layers), scores scaled and optionally soft-capped; one (head, query) pair per task.
     private func attention(_ li: Int, n: Int) {
         let c = model.configuration
         let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
         let kvDim = c.headCountKV * hd
-        let scale = 1 / Float(hd).squareRoot()
+        let scale = c.attentionScale
+        let softcap = c.attentionLogitSoftcap
+        let window = c.slidingLayers[li] ? c.slidingWindow : nil
         let kc = SendablePointer(keyCache.pointer + li * contextLength * kvDim)
         let vc = SendablePointer(valueCache.pointer + li * contextLength * kvDim)
         let qp = SendablePointer(q.pointer), op = SendablePointer(att.pointer)
@@ -192,21 +323,24 @@ public final class InferenceSession {
                     let kvh = h / group
                     let qv = qp.p + (t * heads + h) * hd
                     let len = start + t + 1
+                    // Keys the query sees: all earlier positions, or the last `window` on sliding layers.
+                    let lo = window.map { max(0, len - $0) } ?? 0
                     var m = -Float.infinity
-                    for j in 0..<len {
-                        let d = Kernels.dot(qv, kc.p + j * kvDim + kvh * hd, n: hd) * scale
+                    for j in lo..<len {
+                        var d = Kernels.dot(qv, kc.p + j * kvDim + kvh * hd, n: hd) * scale
+                        if let cap = softcap { d = cap * tanhf(d / cap) }
                         s[j] = d
                         m = max(m, d)
                     }
                     var sum: Float = 0
-                    for j in 0..<len {
+                    for j in lo..<len {
                         let p = expf(s[j] - m)
                         s[j] = p
                         sum += p
                     }
                     let out = op.p + (t * heads + h) * hd
                     out.update(repeating: 0, count: hd)
-                    for j in 0..<len {
+                    for j in lo..<len {
                         let vv = vc.p + j * kvDim + kvh * hd, p = s[j]
                         var d = 0
                         while d < hd {

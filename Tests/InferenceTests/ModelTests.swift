@@ -77,10 +77,34 @@ struct TinyModelTests {
         #expect(a == b)
     }
 
-    @Test("Unsupported architectures are rejected by name")
-    func unsupportedArchitecture() {
-        #expect(throws: InferenceError.unsupportedArchitecture("qwen2")) {
-            try TransformerModel(url: Files.url("tiny-qwen2-f32.gguf"))
+    @Test("Unsupported architectures are rejected by name, with the supported list, on one line")
+    func unsupportedArchitecture() throws {
+        // A minimal GGUF (metadata only) declaring an architecture no module runs.
+        let url = Files.dir.appendingPathComponent("unsupported-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let writer = try GGUFWriter(destination: url, metadata: GGUFMetadata([("general.architecture", .string("kiln-test-arch"))]), tensors: [])
+        try writer.finish()
+        #expect(throws: InferenceError.unsupportedArchitecture("kiln-test-arch")) {
+            try TransformerModel(url: url)
+        }
+        let message = InferenceError.unsupportedArchitecture("kiln-test-arch").description
+        #expect(message == "unsupported architecture 'kiln-test-arch' (supported: llama, qwen2, qwen3, phi3, gemma, gemma2, gemma3)")
+        #expect(!message.contains("\n"))
+    }
+
+    @Test("Every family's tiny fixture loads and batched evaluation equals decoding",
+          arguments: ["qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"])
+    func familyLoads(_ family: String) throws {
+        let m = try TransformerModel(url: Files.url("tiny-\(family)-q8_0.gguf"), threads: 2)
+        #expect(m.configuration.architecture == family)
+        let toks: [Int32] = (0..<12).map { Int32(($0 * 53 + 11) % 400) }
+        let s = InferenceSession(model: m, contextLength: 16, threads: 2)
+        let batch = try s.evaluate(toks, logitsFrom: 0)
+        s.reset()
+        let v = m.configuration.vocabularySize
+        for (i, t) in toks.enumerated() {
+            let l = try s.evaluate([t])
+            for j in 0..<v { #expect(abs(l[j] - batch[i * v + j]) <= 1e-4 * max(1, abs(l[j]))) }
         }
     }
 
