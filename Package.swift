@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "kiln-bench",
             dependencies: [
-                "Architectures", "Conversion", "GGUF", "Quantization", "Safetensors", "Tokenization",
+                "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Safetensors", "Tokenization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags

@@ -8,20 +8,19 @@ struct SendablePointer<T>: @unchecked Sendable {
     @inlinable init(_ p: UnsafeMutablePointer<T>) { self.p = p }
 }
 
-/// Runs `body(i)` for i in 0..<count on up to `threads` threads. Work is split in contiguous ranges, so any
-/// per-element result is independent of the thread count.
+/// Runs `body(range)` over contiguous ranges covering 0..<count, on up to `threads` threads. The split
+/// depends only on `count` and `threads`, so any per-element result is independent of which thread runs it.
 @inlinable
 func parallelFor(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
-    if threads <= 1 || count <= 1 {
+    let parts = min(threads, count, WorkerPool.shared.workerCount + 1)
+    if parts <= 1 {
         body(0..<count)
         return
     }
-    let parts = min(threads, count)
     withoutActuallyEscaping(body) { body in
-        let box = UncheckedBox(body)
-        DispatchQueue.concurrentPerform(iterations: parts) { k in
+        WorkerPool.shared.run(parts: parts) { k in
             let lo = count * k / parts, hi = count * (k + 1) / parts
-            if lo < hi { box.value(lo..<hi) }
+            if lo < hi { body(lo..<hi) }
         }
     }
 }

@@ -47,27 +47,23 @@ enum MatrixKernels {
         if count < panelRows { panel.update(repeating: 0, count: n * panelRows) }
         switch w.storage {
         case let .groups(g):
+            let p = r0 / panelRows
             let glen = g.groupLength, gpr = g.groupsPerRow
-            for j in 0..<count {
-                let c = g.codes.pointer + (r0 + j) * n, s = g.scales.pointer + (r0 + j) * gpr
-                let o = g.offsets.map { $0.pointer + (r0 + j) * gpr }
-                var k = 0
-                for gi in 0..<gpr {
-                    let a = s[gi]
-                    if let o {
-                        let b = o[gi]
-                        for _ in 0..<glen {
-                            panel[k * panelRows + j] = a * Float(c[k]) + b
-                            k += 1
-                        }
-                    } else {
-                        for _ in 0..<glen {
-                            panel[k * panelRows + j] = a * Float(c[k])
-                            k += 1
-                        }
-                    }
+            let c = UnsafePointer(g.codes.pointer + p * n * panelRows)
+            let s = UnsafePointer(g.scales.pointer + p * gpr * panelRows)
+            let o = g.offsets.map { UnsafePointer($0.pointer + p * gpr * panelRows) }
+            var k = 0
+            for gi in 0..<gpr {
+                let a0 = load8(s, gi * 16), a1 = load8(s, gi * 16 + 8)
+                let b0 = o.map { load8($0, gi * 16) }, b1 = o.map { load8($0, gi * 16 + 8) }
+                for _ in 0..<glen {
+                    let (w0, w1) = decoded(c, k, a0, a1, b0, b1)
+                    store8(w0, panel + k * 16)
+                    store8(w1, panel + k * 16 + 8)
+                    k += 1
                 }
             }
+            return
         case let .f32(p):
             for j in 0..<count {
                 let row = p + (r0 + j) * n
@@ -131,21 +127,15 @@ enum MatrixKernels {
         }
     }
 
-    /// One token against a panel (the remainder of a batch).
+    /// One token against a panel (the remainder of a batch): one FMA chain per output, in k order, as in
+    /// the 6-token tile and the one-token kernel.
     static func tile1x16(_ x: UnsafePointer<Float>, n: Int, panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, columns: Int) {
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), e0 = SIMD8<Float>(), e1 = SIMD8<Float>()
-        var k = 0
-        while k + 2 <= n {
-            let b = SIMD8<Float>(repeating: x[k]), d = SIMD8<Float>(repeating: x[k + 1])
-            a0.addProduct(b, load8(panel, k * 16)); a1.addProduct(b, load8(panel, k * 16 + 8))
-            e0.addProduct(d, load8(panel, k * 16 + 16)); e1.addProduct(d, load8(panel, k * 16 + 24))
-            k += 2
-        }
-        if k < n {
+        var lo = SIMD8<Float>(), hi = SIMD8<Float>()
+        for k in 0..<n {
             let b = SIMD8<Float>(repeating: x[k])
-            a0.addProduct(b, load8(panel, k * 16)); a1.addProduct(b, load8(panel, k * 16 + 8))
+            lo.addProduct(b, load8(panel, k * 16))
+            hi.addProduct(b, load8(panel, k * 16 + 8))
         }
-        let lo = a0 + e0, hi = a1 + e1
         for j in 0..<columns { c[j] = j < 8 ? lo[j] : hi[j - 8] }
     }
 
@@ -183,60 +173,67 @@ enum MatrixKernels {
         return unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12_582_912.0
     }
 
-    /// `out[r] = Σ_g scale[r,g] · (codes[r,g] · x_g) + offset[r,g] · Σ x_g`.
+    /// Decoded weights of column `k` of a panel: `a · code + b`, a multiply then an add, as the scalar
+    /// decoders round them.
+    @inline(__always)
+    static func decoded(_ c: UnsafePointer<Int8>, _ k: Int, _ a0: SIMD8<Float>, _ a1: SIMD8<Float>,
+                        _ b0: SIMD8<Float>?, _ b1: SIMD8<Float>?) -> (SIMD8<Float>, SIMD8<Float>) {
+        var w0 = a0 * floats(c, k &* 16), w1 = a1 * floats(c, k &* 16 &+ 8)
+        if let b0, let b1 {
+            w0 = w0 + b0
+            w1 = w1 + b1
+        }
+        return (w0, w1)
+    }
+
+    /// One token: panels two at a time (four FMA chains), each output the same k-ordered chain as a batch.
     static func groupedVector(_ g: GroupedRows, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, threads: Int) {
-        let glen = g.groupLength, gpr = g.groupsPerRow
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: gpr) { sb in
-            let xsum = sb.baseAddress!
-            if g.offsets != nil {
-                for gi in 0..<gpr {
-                    var s: Float = 0
-                    for i in (gi * glen)..<((gi + 1) * glen) { s += x[i] }
-                    xsum[gi] = s
-                }
-            }
-            let xs = UncheckedBox(x), os = SendablePointer(out), sums = UncheckedBox(UnsafePointer(xsum))
-            parallelFor((g.rows + 1) / 2, threads: threads) { range in
+        let xs = UncheckedBox(x), os = SendablePointer(out)
+        parallelFor((g.panels + 1) / 2, threads: threads) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { tb in
+                let tmp = tb.baseAddress!
                 for pair in range {
-                    let r0 = 2 * pair, r1 = min(2 * pair + 1, g.rows - 1)
-                    var (y0, y1) = rowPair(g, r0, r1, xs.value)
-                    if let o = g.offsets {
-                        let o0 = o.pointer + r0 * gpr, o1 = o.pointer + r1 * gpr
-                        for gi in 0..<gpr {
-                            y0 += o0[gi] * sums.value[gi]
-                            y1 += o1[gi] * sums.value[gi]
-                        }
+                    let p0 = 2 * pair
+                    if p0 + 1 < g.panels {
+                        panelPair(g, p0, xs.value, tmp)
+                        let valid = min(32, g.rows - 16 * p0)
+                        (os.p + 16 * p0).update(from: tmp, count: valid)
+                    } else {
+                        panelPair(g, p0, xs.value, tmp, single: true)
+                        (os.p + 16 * p0).update(from: tmp, count: g.rows - 16 * p0)
                     }
-                    os.p[r0] = y0
-                    os.p[r1] = y1
                 }
             }
         }
     }
 
-    /// `Σ_g scale[r,g] · (codes[r,g] · x_g)` for two rows at once: four independent FMA chains sharing the
-    /// activation loads. The group loop bound is a runtime value so LLVM keeps one `vpmovsxbd` per 8 codes.
     @inline(__always)
-    static func rowPair(_ g: GroupedRows, _ r0: Int, _ r1: Int, _ x: UnsafePointer<Float>) -> (Float, Float) {
+    static func panelPair(_ g: GroupedRows, _ p0: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                          single: Bool = false) {
         let n = g.columns, gpr = g.groupsPerRow, glen = g.groupLength
-        let c0 = UnsafePointer(g.codes.pointer + r0 * n), c1 = UnsafePointer(g.codes.pointer + r1 * n)
-        let s0 = g.scales.pointer + r0 * gpr, s1 = g.scales.pointer + r1 * gpr
-        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>()
+        let p1 = single ? p0 : p0 + 1
+        let c0 = UnsafePointer(g.codes.pointer + p0 * n * 16), c1 = UnsafePointer(g.codes.pointer + p1 * n * 16)
+        let s0 = UnsafePointer(g.scales.pointer + p0 * gpr * 16), s1 = UnsafePointer(g.scales.pointer + p1 * gpr * 16)
+        let o0 = g.offsets.map { UnsafePointer($0.pointer + p0 * gpr * 16) }
+        let o1 = g.offsets.map { UnsafePointer($0.pointer + p1 * gpr * 16) }
+        var acc00 = SIMD8<Float>(), acc01 = SIMD8<Float>(), acc10 = SIMD8<Float>(), acc11 = SIMD8<Float>()
         var k = 0
         for gi in 0..<gpr {
-            var p0 = SIMD8<Float>(), p1 = SIMD8<Float>(), q0 = SIMD8<Float>(), q1 = SIMD8<Float>()
+            let a00 = load8(s0, gi &* 16), a01 = load8(s0, gi &* 16 &+ 8)
+            let a10 = load8(s1, gi &* 16), a11 = load8(s1, gi &* 16 &+ 8)
+            let b00 = o0.map { load8($0, gi &* 16) }, b01 = o0.map { load8($0, gi &* 16 &+ 8) }
+            let b10 = o1.map { load8($0, gi &* 16) }, b11 = o1.map { load8($0, gi &* 16 &+ 8) }
             let end = k &+ glen
             while k < end {
-                let xa = load8(x, k), xb = load8(x, k &+ 8)
-                p0.addProduct(floats(c0, k), xa)
-                p1.addProduct(floats(c1, k), xa)
-                q0.addProduct(floats(c0, k &+ 8), xb)
-                q1.addProduct(floats(c1, k &+ 8), xb)
-                k &+= 16
+                let xb = SIMD8<Float>(repeating: x[k])
+                let (w00, w01) = decoded(c0, k, a00, a01, b00, b01)
+                let (w10, w11) = decoded(c1, k, a10, a11, b10, b11)
+                acc00.addProduct(xb, w00); acc01.addProduct(xb, w01)
+                acc10.addProduct(xb, w10); acc11.addProduct(xb, w11)
+                k &+= 1
             }
-            acc0.addProduct(p0 + q0, SIMD8(repeating: s0[gi]))
-            acc1.addProduct(p1 + q1, SIMD8(repeating: s1[gi]))
         }
-        return (acc0.sum(), acc1.sum())
+        store8(acc00, out); store8(acc01, out + 8)
+        store8(acc10, out + 16); store8(acc11, out + 24)
     }
 }

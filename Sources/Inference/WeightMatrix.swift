@@ -152,13 +152,23 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 }
 
-/// Rows as signed byte codes with a scale (and an offset) per group (``GroupCodeLayout``).
+/// Rows as signed byte codes with a scale (and an offset) per group (``GroupCodeLayout``), stored in
+/// 16-row panels, k-major: the 16 codes of column k of a panel are adjacent, as are the 16 scales of a group.
+///
+/// Both kernels then compute each output as the same sequential chain of FMAs over k with the same decoded
+/// weights (`scale · code + offset`), so one token and a batch give bit-identical results. That matters for
+/// quantized models: activations are rounded to a grid before every product, and any difference in the last
+/// bit of an activation can flip a rounding and grow from layer to layer.
 final class GroupedRows: @unchecked Sendable {
+    static let panelRows = 16
     let rows: Int
     let columns: Int
     let groupLength: Int
     let groupsPerRow: Int
+    let panels: Int
+    /// `codes[(p·columns + k)·16 + j]`: column k of row `16p + j`.
     let codes: AlignedBuffer<Int8>
+    /// `scales[(p·groupsPerRow + g)·16 + j]`, the same for `offsets`.
     let scales: AlignedBuffer<Float>
     let offsets: AlignedBuffer<Float>?
 
@@ -167,33 +177,48 @@ final class GroupedRows: @unchecked Sendable {
         self.columns = columns
         groupLength = layout.groupLength
         groupsPerRow = columns / layout.groupLength
-        codes = AlignedBuffer(count: rows * columns)
-        scales = AlignedBuffer(count: rows * groupsPerRow)
-        offsets = layout.hasOffset ? AlignedBuffer(count: rows * groupsPerRow) : nil
+        panels = (rows + Self.panelRows - 1) / Self.panelRows
+        codes = AlignedBuffer(count: panels * columns * Self.panelRows)
+        scales = AlignedBuffer(count: panels * groupsPerRow * Self.panelRows)
+        offsets = layout.hasOffset ? AlignedBuffer(count: panels * groupsPerRow * Self.panelRows) : nil
+        // Rows past `rows` in the last panel decode to zero.
+        codes.pointer.update(repeating: 0, count: codes.count)
+        scales.pointer.update(repeating: 0, count: scales.count)
+        offsets?.pointer.update(repeating: 0, count: scales.count)
     }
 
+    /// Decodes source rows `r` (each `rowBytes` long) into the panel layout.
     func decodeRows(_ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, rows r: Range<Int>) throws(QuantizationError) {
+        let n = columns, gpr = groupsPerRow, pr = Self.panelRows
+        let rowCodes = UnsafeMutablePointer<Int8>.allocate(capacity: n)
+        let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * gpr)
+        defer { rowCodes.deallocate(); rowScales.deallocate() }
         for row in r {
-            try Quantizer.decodeGroups(type, source: source + row * rowBytes, count: columns,
-                                       codes: codes.pointer + row * columns, scales: scales.pointer + row * groupsPerRow,
-                                       offsets: offsets.map { $0.pointer + row * groupsPerRow })
+            try Quantizer.decodeGroups(type, source: source + row * rowBytes, count: n, codes: rowCodes, scales: rowScales,
+                                       offsets: offsets == nil ? nil : rowScales + gpr)
+            let p = row / pr, j = row % pr
+            let c = codes.pointer + p * n * pr + j
+            for k in 0..<n { c[k * pr] = rowCodes[k] }
+            let s = scales.pointer + p * gpr * pr + j
+            for g in 0..<gpr { s[g * pr] = rowScales[g] }
+            if let offsets {
+                let o = offsets.pointer + p * gpr * pr + j
+                for g in 0..<gpr { o[g * pr] = rowScales[gpr + g] }
+            }
         }
     }
 
-    /// `scale · code + offset`, the block format's own dequantized values.
-    @inline(__always)
+    /// Row `r` as `scale · code + offset`, the block format's own dequantized values.
     func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
-        let c = codes.pointer + r * columns, s = scales.pointer + r * groupsPerRow
-        let o = offsets.map { $0.pointer + r * groupsPerRow }
-        for g in 0..<groupsPerRow {
-            let a = s[g]
-            let base = g * groupLength
-            if let o {
-                let b = o[g]
-                for i in base..<(base + groupLength) { out[i] = a * Float(c[i]) + b }
-            } else {
-                for i in base..<(base + groupLength) { out[i] = a * Float(c[i]) }
-            }
+        let n = columns, gpr = groupsPerRow, pr = Self.panelRows
+        let p = r / pr, j = r % pr
+        let c = codes.pointer + p * n * pr + j
+        let s = scales.pointer + p * gpr * pr + j
+        let o = offsets.map { $0.pointer + p * gpr * pr + j }
+        for k in 0..<n {
+            let g = k / groupLength
+            let v = s[g * pr] * Float(c[k * pr])
+            out[k] = o.map { v + $0[g * pr] } ?? v
         }
     }
 }

@@ -84,4 +84,22 @@ struct MatrixKernelTests {
             }
         }
     }
+
+    @Test("For quantized weights one token at a time equals a batch bit for bit")
+    func tokenEqualsBatch() throws {
+        for type in [GGMLType.q4_K, .q5_0, .q6_K, .q4_1, .q8_0] {
+            let (w, _) = try Self.matrix(type, rows: 40, columns: 256)
+            let tokens = 8
+            let x = (0..<(tokens * 256)).map { Float(cos(Double($0) * 0.11)) }
+            var batch = [Float](repeating: 0, count: tokens * 40), one = [Float](repeating: 0, count: 40)
+            var scratch = [Float](repeating: 0, count: tokens * 256)
+            w.apply(x, tokens: tokens, into: &batch, scratch: &scratch, threads: 2)
+            for t in 0..<tokens {
+                Array(x[(t * 256)..<((t + 1) * 256)]).withUnsafeBufferPointer { xb in
+                    w.apply(xb.baseAddress!, tokens: 1, into: &one, scratch: &scratch, threads: 2)
+                }
+                #expect(one == Array(batch[(t * 40)..<((t + 1) * 40)]), "\(type) token \(t)")
+            }
+        }
+    }
 }
