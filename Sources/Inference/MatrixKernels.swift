@@ -28,13 +28,12 @@ enum MatrixKernels {
                     let valid = min(panelRows, rows - r0)
                     decodePanel(w, rows: r0, count: valid, into: panel)
                     var t = 0
-                    while t + tokenStrip <= tokens {
-                        tile6x16(xs.value + t * n, n: n, panel: panel, c: os.p + t * rows + r0, ldc: rows, columns: valid)
-                        t += tokenStrip
-                    }
                     while t < tokens {
-                        tile1x16(xs.value + t * n, n: n, panel: panel, c: os.p + t * rows + r0, columns: valid)
-                        t += 1
+                        // A short last strip repeats its last token in the spare rows and stores only its own.
+                        let rowsValid = min(tokenStrip, tokens - t)
+                        tile6x16(xs.value + t * n, ldx: n, rows: rowsValid, n: n, panel: panel, c: os.p + t * rows + r0,
+                                 ldc: rows, columns: valid)
+                        t += tokenStrip
                     }
                 }
             }
@@ -90,15 +89,18 @@ enum MatrixKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// `c[t·ldc + j] = Σ_k x[t·n + k] · panel[k·16 + j]` for 6 tokens and the first `columns` of 16 outputs.
-    static func tile6x16(_ x: UnsafePointer<Float>, n: Int, panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                         ldc: Int, columns: Int) {
+    /// `c[t·ldc + j] = Σ_k x[t·ldx + k] · panel[k·16 + j]` for `rows` ≤ 6 tokens and the first `columns` of
+    /// 16 outputs: twelve accumulators, one FMA chain per output in k order.
+    static func tile6x16(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-        let x0 = x, x1 = x + n, x2 = x + 2 * n, x3 = x + 3 * n, x4 = x + 4 * n, x5 = x + 5 * n
+        let last = rows - 1
+        let x0 = x, x1 = x + min(1, last) * ldx, x2 = x + min(2, last) * ldx
+        let x3 = x + min(3, last) * ldx, x4 = x + min(4, last) * ldx, x5 = x + min(5, last) * ldx
         for k in 0..<n {
-            let w0 = load8(panel, k * 16), w1 = load8(panel, k * 16 + 8)
+            let w0 = load8(panel, k &* 16), w1 = load8(panel, k &* 16 &+ 8)
             var b = SIMD8<Float>(repeating: x0[k])
             c00.addProduct(b, w0); c01.addProduct(b, w1)
             b = SIMD8(repeating: x1[k])
@@ -112,31 +114,17 @@ enum MatrixKernels {
             b = SIMD8(repeating: x5[k])
             c50.addProduct(b, w0); c51.addProduct(b, w1)
         }
-        if columns == 16 {
-            store8(c00, c); store8(c01, c + 8)
-            store8(c10, c + ldc); store8(c11, c + ldc + 8)
-            store8(c20, c + 2 * ldc); store8(c21, c + 2 * ldc + 8)
-            store8(c30, c + 3 * ldc); store8(c31, c + 3 * ldc + 8)
-            store8(c40, c + 4 * ldc); store8(c41, c + 4 * ldc + 8)
-            store8(c50, c + 5 * ldc); store8(c51, c + 5 * ldc + 8)
-        } else {
-            let all = [(c00, c01), (c10, c11), (c20, c21), (c30, c31), (c40, c41), (c50, c51)]
-            for (t, (lo, hi)) in all.enumerated() {
+        @inline(__always) func put(_ t: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
+            guard t < rows else { return }
+            if columns == 16 {
+                store8(lo, c + t * ldc)
+                store8(hi, c + t * ldc + 8)
+            } else {
                 for j in 0..<columns { c[t * ldc + j] = j < 8 ? lo[j] : hi[j - 8] }
             }
         }
-    }
-
-    /// One token against a panel (the remainder of a batch): one FMA chain per output, in k order, as in
-    /// the 6-token tile and the one-token kernel.
-    static func tile1x16(_ x: UnsafePointer<Float>, n: Int, panel: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, columns: Int) {
-        var lo = SIMD8<Float>(), hi = SIMD8<Float>()
-        for k in 0..<n {
-            let b = SIMD8<Float>(repeating: x[k])
-            lo.addProduct(b, load8(panel, k * 16))
-            hi.addProduct(b, load8(panel, k * 16 + 8))
-        }
-        for j in 0..<columns { c[j] = j < 8 ? lo[j] : hi[j - 8] }
+        put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
+        put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)
     }
 
     // MARK: One token at a time
