@@ -27,7 +27,6 @@ public enum ActivationGrid: Equatable, Sendable {
     }
 
     /// Rounds `count` values (a multiple of 256 for Q8_K, of 32 for Q8_0) from `x` into `y`.
-    @inlinable
     public func round(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         switch self {
         case .f32:
@@ -39,30 +38,58 @@ public enum ActivationGrid: Equatable, Sendable {
         case .q8_0:
             var b = 0
             while b < count {
-                var amax: Float = 0
-                for i in b..<(b + 32) { amax = max(amax, abs(x[i])) }
-                let d = Float(Float16(amax / 127))
-                let id: Float = amax != 0 ? 127 / amax : 0
-                for i in b..<(b + 32) { y[i] = (x[i] * id).rounded(.toNearestOrEven) * d }
+                var amax = SIMD8<Float>()
+                for i in stride(from: b, to: b + 32, by: 8) { amax = pointwiseMax(amax, Self.abs8(Self.load8(x, i))) }
+                let m = amax.max()
+                let d = SIMD8<Float>(repeating: Float(Float16(m / 127)))
+                let id = SIMD8<Float>(repeating: m != 0 ? 127 / m : 0)
+                for i in stride(from: b, to: b + 32, by: 8) {
+                    Self.store8(Self.roundHalfEven(Self.load8(x, i) * id) * d, y, i)
+                }
                 b += 32
             }
         case .q8_K:
             var b = 0
             while b < count {
-                var amax: Float = 0, vmax: Float = 0
-                for i in b..<(b + 256) where abs(x[i]) > amax {
-                    amax = abs(x[i]); vmax = x[i]
-                }
-                if amax == 0 {
-                    for i in b..<(b + 256) { y[i] = 0 }
+                var amax = SIMD8<Float>()
+                for i in stride(from: b, to: b + 256, by: 8) { amax = pointwiseMax(amax, Self.abs8(Self.load8(x, i))) }
+                let m = amax.max()
+                if m == 0 {
+                    (y + b).update(repeating: 0, count: 256)
                 } else {
+                    // The first element of largest magnitude gives the sign (quantize_row_q8_K's `max`).
+                    var vmax: Float = 0
+                    for i in b..<(b + 256) where abs(x[i]) == m {
+                        vmax = x[i]
+                        break
+                    }
                     let iscale = -127 / vmax
-                    let d = 1 / iscale
-                    for i in b..<(b + 256) { y[i] = min(127, (iscale * x[i]).rounded(.toNearestOrEven)) * d }
+                    let d = SIMD8<Float>(repeating: 1 / iscale), s = SIMD8<Float>(repeating: iscale)
+                    for i in stride(from: b, to: b + 256, by: 8) {
+                        let q = pointwiseMin(SIMD8(repeating: 127), Self.roundHalfEven(s * Self.load8(x, i)))
+                        Self.store8(q * d, y, i)
+                    }
                 }
                 b += 256
             }
         }
+    }
+
+    @inline(__always) static func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func abs8(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
+    }
+    /// Round half to even for |v| < 2²² (adding and subtracting 1.5·2²³), as `nearest_int` and `_mm256_round_ps`.
+    /// The sign of `v` is kept, so values that round to zero give −0 for negative inputs, as `rounded()` does.
+    @inline(__always) static func roundHalfEven(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        let r = (v + 12_582_912.0) - 12_582_912.0
+        let sign = unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x8000_0000
+        return unsafeBitCast(unsafeBitCast(r, to: SIMD8<UInt32>.self) | sign, to: SIMD8<Float>.self)
     }
 
     /// The block length the grid needs the row length to be a multiple of.

@@ -102,4 +102,40 @@ struct MatrixKernelTests {
             }
         }
     }
+
+    /// The scalar definitions of the activation grids (quantize_row_q8_0's AVX2 rounding, quantize_row_q8_K).
+    static func referenceRound(_ grid: ActivationGrid, _ x: [Float]) -> [Float] {
+        var y = x
+        switch grid {
+        case .q8_0:
+            for b in stride(from: 0, to: x.count, by: 32) {
+                var amax: Float = 0
+                for i in b..<(b + 32) { amax = max(amax, abs(x[i])) }
+                let d = Float(Float16(amax / 127)), id: Float = amax != 0 ? 127 / amax : 0
+                for i in b..<(b + 32) { y[i] = (x[i] * id).rounded(.toNearestOrEven) * d }
+            }
+        case .q8_K:
+            for b in stride(from: 0, to: x.count, by: 256) {
+                var amax: Float = 0, vmax: Float = 0
+                for i in b..<(b + 256) where abs(x[i]) > amax { amax = abs(x[i]); vmax = x[i] }
+                if amax == 0 { for i in b..<(b + 256) { y[i] = 0 }; continue }
+                let iscale = -127 / vmax, d = 1 / iscale
+                for i in b..<(b + 256) { y[i] = min(127, (iscale * x[i]).rounded(.toNearestOrEven)) * d }
+            }
+        default: break
+        }
+        return y
+    }
+
+    @Test("The vectorized activation grids equal their scalar definitions", arguments: [ActivationGrid.q8_0, .q8_K])
+    func grids(grid: ActivationGrid) {
+        var x = (0..<4096).map { Float(sin(Double($0) * 1.7)) * Float(1 + $0 % 13) }
+        for i in 0..<256 { x[i] = 0 }                              // an all-zero block
+        x[300] = -40; x[301] = 40                                  // equal magnitudes: the first sets the sign
+        for i in 512..<768 { x[i] = Float(i % 7 - 3) * 0.5 }       // exact ties at .5 steps
+        var y = [Float](repeating: .nan, count: x.count)
+        grid.round(x, into: &y, count: x.count)
+        let expected = Self.referenceRound(grid, x)
+        #expect(zip(y, expected).allSatisfy { $0.bitPattern == $1.bitPattern })
+    }
 }
