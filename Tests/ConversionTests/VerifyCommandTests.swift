@@ -1,6 +1,7 @@
 import Architectures
 import Conversion
 import Foundation
+import GGUF
 import Testing
 
 /// `kiln generate` and `kiln verify` end to end.
@@ -92,5 +93,9 @@ struct VerifyCommandTests {
         try Data(repeating: 0x4B, count: 100).write(to: cache)
         try fails([f32.path, "--reference", f32.path, "--cache", cache.path], "corrupt logits cache")
         try fails([f32.path, "--reference", folder.file("missing").path], "missing")
+        let alien = folder.file("alien.gguf")
+        let writer = try GGUFWriter(destination: alien, metadata: GGUFMetadata([("general.architecture", .string("mamba"))]), tensors: [])
+        try writer.finish()
+        try fails([alien.path, "--reference", f32.path], "unsupported architecture 'mamba'")
     }
 }
