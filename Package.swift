@@ -25,7 +25,9 @@ let package = Package(
         .target(name: "Safetensors", dependencies: ["FileAccess"]),
         .target(name: "Tokenization", dependencies: ["FileAccess"]),
         .target(name: "Architectures", dependencies: ["GGUF", "Safetensors"]),
-        .target(name: "Inference", dependencies: ["FileAccess", "GGUF", "Quantization"], swiftSettings: kernelFlags),
+        // AVX-512 tiles, used only after a run-time CPU check (the rest stays AVX2 + FMA).
+        .target(name: "WideKernels", swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
+        .target(name: "Inference", dependencies: ["FileAccess", "GGUF", "Quantization", "WideKernels"], swiftSettings: kernelFlags),
         .target(
             name: "Conversion",
             dependencies: [
@@ -52,7 +54,7 @@ let package = Package(
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(
-            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference"],
+            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "WideKernels"],
             exclude: ["Data"], swiftSettings: kernelFlags),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "Quantization"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"]),

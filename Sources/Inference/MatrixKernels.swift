@@ -1,4 +1,5 @@
 import Quantization
+import WideKernels
 
 /// The matrix products of the forward pass, over every ``WeightMatrix`` storage.
 ///
@@ -20,6 +21,28 @@ enum MatrixKernels {
         let n = w.columns, rows = w.rows
         let panels = (rows + panelRows - 1) / panelRows
         let xs = UncheckedBox(x), os = SendablePointer(out)
+        if WideKernels.available {
+            // Two panels side by side in 6 × 32 AVX-512 tiles.
+            parallelFor((panels + 1) / 2, threads: threads) { range in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n * panelRows) { pb in
+                    let a = pb.baseAddress!, b = a + n * panelRows
+                    for pair in range {
+                        let r0 = 2 * pair * panelRows
+                        let validA = min(panelRows, rows - r0), validB = max(0, min(panelRows, rows - r0 - panelRows))
+                        decodePanel(w, rows: r0, count: validA, into: a)
+                        if validB > 0 { decodePanel(w, rows: r0 + panelRows, count: validB, into: b) }
+                        var t = 0
+                        while t < tokens {
+                            WideKernels.tile6x32(xs.value + t * n, ldx: n, rows: min(tokenStrip, tokens - t), n: n, a: a,
+                                                 b: validB > 0 ? b : a, c: os.p + t * rows + r0, ldc: rows,
+                                                 columnsA: validA, columnsB: validB)
+                            t += tokenStrip
+                        }
+                    }
+                }
+            }
+            return
+        }
         parallelFor(panels, threads: threads) { range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n * panelRows) { pb in
                 let panel = pb.baseAddress!

@@ -51,10 +51,11 @@ final class WorkerPool: @unchecked Sendable {
             condition.unlock()
         }
         work(body, parts)
-        while finished.load(ordering: .acquiring) < parts {}
+        var spins = 0
+        while finished.load(ordering: .acquiring) < parts { Self.pause(&spins) }
         // The closure must not outlive this call (it is only "escaping" for the workers' sake).
         job.withLock { $0 = nil }
-        while inside.load(ordering: .sequentiallyConsistent) > 0 {}
+        while inside.load(ordering: .sequentiallyConsistent) > 0 { Self.pause(&spins) }
         active.store(false, ordering: .releasing)
     }
 
@@ -73,7 +74,7 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             var spins = 0
             while generation.load(ordering: .acquiring) == seen {
-                spins += 1
+                Self.pause(&spins)
                 if spins >= spinLimit {
                     sleepers.add(1, ordering: .sequentiallyConsistent)
                     condition.lock()
@@ -93,5 +94,13 @@ final class WorkerPool: @unchecked Sendable {
     private func takeJob() {
         guard let box = job.withLock({ $0 }) else { return }
         work(box.value.body, box.value.parts)
+    }
+
+    /// A spin-wait step: busy for the first iterations, then yielding the core on every one, so a waiting
+    /// thread does not starve the one it waits for when other processes compete for the cores.
+    @inline(__always)
+    static func pause(_ spins: inout Int) {
+        spins += 1
+        if spins > 2_000 { sched_yield() }
     }
 }

@@ -3,6 +3,7 @@ import GGUF
 import Quantization
 import Testing
 @testable import Inference
+import WideKernels
 
 /// The matrix products over every weight storage, against a double-precision product of the dequantized
 /// weights and the grid-rounded activations.
@@ -137,5 +138,21 @@ struct MatrixKernelTests {
         grid.round(x, into: &y, count: x.count)
         let expected = Self.referenceRound(grid, x)
         #expect(zip(y, expected).allSatisfy { $0.bitPattern == $1.bitPattern })
+    }
+
+    @Test("The AVX-512 tile equals two AVX2 tiles bit for bit", .enabled(if: WideKernels.available))
+    func wideTile() {
+        let n = 200, ldc = 40
+        let x = (0..<(6 * n)).map { Float(sin(Double($0) * 0.013)) * 3 }
+        let a = (0..<(16 * n)).map { Float(cos(Double($0) * 0.7)) }, b = (0..<(16 * n)).map { Float(sin(Double($0) * 0.3)) }
+        for rows in [6, 4, 1] {
+            var narrow = [Float](repeating: 0, count: 6 * ldc), wide = narrow
+            MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: a, c: &narrow, ldc: ldc, columns: 16)
+            narrow.withUnsafeMutableBufferPointer { c in
+                MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: b, c: c.baseAddress! + 16, ldc: ldc, columns: 13)
+            }
+            WideKernels.tile6x32(x, ldx: n, rows: rows, n: n, a: a, b: b, c: &wide, ldc: ldc, columnsA: 16, columnsB: 13)
+            #expect(narrow == wide, "rows \(rows)")
+        }
     }
 }
