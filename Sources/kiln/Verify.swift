@@ -34,7 +34,11 @@ struct Verify: ParsableCommand {
                 let gateFailed = (maxKld.map { s.meanKLD > $0 } ?? false) || (minSameTopP.map { s.sameTop * 100 < $0 } ?? false)
                 failed = failed || gateFailed
                 if json {
-                    printJSON(["model": model, "reference": reference, "tokens": ids.count, "positions": s.count,
+                    var gates: [String: Any] = [:]
+                    if let maxKld { gates["max_kld"] = maxKld }
+                    if let minSameTopP { gates["min_same_top_p_percent"] = minSameTopP }
+                    printJSON(["model": model, "reference": reference, "text": text, "ctx": ctx, "chunks": ids.count / ctx,
+                        "tokens": ids.count, "positions": s.count, "gates": gates,
                         "ppl": s.perplexity, "ppl_reference": s.basePerplexity, "ln_ppl_ratio": s.logPerplexityRatio,
                         "mean_kld": s.meanKLD, "median_kld": Double(s.medianKLD), "kld_99": Double(s.kld99),
                         "max_kld": Double(s.maximumKLD), "rms_dp_percent": s.rmsPDiff * 100, "same_top_p_percent": s.sameTop * 100,

@@ -34,6 +34,7 @@ struct VerifyCommandTests {
         #expect(lines.count == 2)
         #expect((lines.last?["mean_kld"] as? Double).map { abs($0) < 1e-6 } == true, "the reference against itself")
         #expect((lines.first?["mean_kld"] as? Double).map { $0 > 0 } == true)
+        #expect(lines.first?["ctx"] as? Int == 64 && (lines.first?["chunks"] as? Int).map { $0 >= 2 } == true)
         r = try run(TestEnvironment.kiln.path, args + ["--max-kld", "0.0000001"])
         #expect(r.status != 0, "the gate fails the Q4_0 file")
         r = try run(TestEnvironment.kiln.path, ["verify", q4.path, "--reference", f32.path, "--text", fixture.appendingPathComponent("config.json").path, "--ctx", "512"])
