@@ -23,8 +23,13 @@ public final class InferenceSession {
     /// Number of positions already in the cache.
     public private(set) var position = 0
 
-    private let keyCache: FloatBuffer   // [layer][pos][kvDim]
+    /// Keys transposed, `[layer][kvHead][d][keyStride]` (positions contiguous), for the attention tiles.
+    private let keyCache: FloatBuffer
+    /// Values, `[layer][pos][kvDim]` (plus padding for the tiles' reads past the last row).
     private let valueCache: FloatBuffer
+    /// Floats between consecutive components of the cached keys: the context length rounded up to 16
+    /// plus 32, since score tiles read up to 31 positions past the last one they use.
+    private let keyStride: Int
     private var capacity = 0
     private var x = FloatBuffer(count: 0), xn = FloatBuffer(count: 0), xr = FloatBuffer(count: 0)
     private var q = FloatBuffer(count: 0), k = FloatBuffer(count: 0), v = FloatBuffer(count: 0)
@@ -44,8 +49,12 @@ public final class InferenceSession {
         self.threads = max(1, threads)
         let c = model.configuration
         let kvDim = c.headCountKV * c.headDimension
-        keyCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
-        valueCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
+        keyStride = (contextLength + 15) / 16 * 16 + 32
+        keyCache = FloatBuffer(count: c.blockCount * kvDim * keyStride)
+        valueCache = FloatBuffer(count: c.blockCount * contextLength * kvDim + 32)
+        // Tiles read positions past those written (their outputs are masked or not stored); keep them finite.
+        keyCache.pointer.initialize(repeating: 0, count: keyCache.count)
+        valueCache.pointer.initialize(repeating: 0, count: valueCache.count)
         let factors = model.ropeFrequencyFactors
         ropeTables = [Self.ropeTable(c, base: c.ropeFreqBase, scale: c.ropeFreqScale, factors: factors, positions: contextLength)]
         let slidingDiffers = c.ropeFreqBaseSliding != c.ropeFreqBase || c.ropeFreqScaleSliding != c.ropeFreqScale
@@ -239,16 +248,19 @@ public final class InferenceSession {
         let table = ropeTableOfLayer[li]
         applyRope(q.pointer, heads: c.headCount, n: n, table: table)
         applyRope(k.pointer, heads: c.headCountKV, n: n, table: table)
-        let kc = keyCache.pointer + (li * contextLength + position) * kvDim
+        let kc = keyCache.pointer + li * kvDim * keyStride + position
         let vc = valueCache.pointer + (li * contextLength + position) * kvDim
+        let ks = keyStride
         switch cachePrecision {
         case .f16:
-            for i in 0..<(n * kvDim) {
-                kc[i] = Float(Float16(k.pointer[i]))
-                vc[i] = Float(Float16(v.pointer[i]))
+            for t in 0..<n {
+                for i in 0..<kvDim { kc[i * ks + t] = Float(Float16(k.pointer[t * kvDim + i])) }
             }
+            for i in 0..<(n * kvDim) { vc[i] = Float(Float16(v.pointer[i])) }
         case .f32:
-            kc.update(from: k.pointer, count: n * kvDim)
+            for t in 0..<n {
+                for i in 0..<kvDim { kc[i * ks + t] = k.pointer[t * kvDim + i] }
+            }
             vc.update(from: v.pointer, count: n * kvDim)
         }
         attention(li, n: n)
@@ -303,55 +315,58 @@ public final class InferenceSession {
     }
 
     /// Causal attention of the `n` new queries over the cached positions (the last `slidingWindow` of them on
-    /// sliding-window layers), scores scaled and optionally soft-capped; one (head, query) pair per task.
+    /// sliding-window layers), scores scaled and optionally soft-capped.
+    ///
+    /// One task per (head, block of 6 queries): a score tile over the keys the block sees, a softmax per
+    /// query over its own keys (others get probability +0), and an output tile `P · V`. A query's result is
+    /// the same alone as in a block (see ``AttentionKernels``).
     private func attention(_ li: Int, n: Int) {
         let c = model.configuration
         let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
-        let kvDim = c.headCountKV * hd
+        let kvDim = c.headCountKV * hd, qDim = heads * hd
         let scale = c.attentionScale
         let softcap = c.attentionLogitSoftcap
         let window = c.slidingLayers[li] ? c.slidingWindow : nil
-        let kc = SendablePointer(keyCache.pointer + li * contextLength * kvDim)
+        let ks = keyStride
+        let kc = SendablePointer(keyCache.pointer + li * kvDim * ks)
         let vc = SendablePointer(valueCache.pointer + li * contextLength * kvDim)
         let qp = SendablePointer(q.pointer), op = SendablePointer(att.pointer)
-        let start = position, ctx = contextLength
-        parallelFor(n * heads, threads: threads) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: ctx) { scores in
-                let s = scores.baseAddress!
+        let start = position
+        let rowsPerBlock = AttentionKernels.blockRows
+        let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
+        // Score rows hold the block's keys rounded up to 32, plus 8 for the softmax's last chunk.
+        let ld = (start + n + 31) / 32 * 32 + 8
+        parallelFor(heads * blocks, threads: threads) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowsPerBlock * ld + 8) { scratch in
+                let s = scratch.baseAddress!
                 for task in range {
-                    let t = task / heads, h = task % heads
+                    // Blocks of a head alternate from both ends, so contiguous task ranges get similar work.
+                    let h = task / blocks, r = task % blocks
+                    let b = r % 2 == 0 ? r / 2 : blocks - 1 - r / 2
+                    let t0 = b * rowsPerBlock, rows = min(rowsPerBlock, n - t0)
                     let kvh = h / group
-                    let qv = qp.p + (t * heads + h) * hd
-                    let len = start + t + 1
-                    // Keys the query sees: all earlier positions, or the last `window` on sliding layers.
-                    let lo = window.map { max(0, len - $0) } ?? 0
-                    var m = -Float.infinity
-                    for j in lo..<len {
-                        var d = Kernels.dot(qv, kc.p + j * kvDim + kvh * hd, n: hd) * scale
-                        if let cap = softcap { d = cap * tanhf(d / cap) }
-                        s[j] = d
-                        m = max(m, d)
+                    let hi = start + t0 + rows
+                    let base = window.map { max(0, start + t0 + 1 - $0) } ?? 0
+                    let width = hi - base
+                    AttentionKernels.product(qp.p + t0 * qDim + h * hd, ldx: qDim, rows: rows, n: hd,
+                                             panel: kc.p + kvh * hd * ks + base, ldp: ks, c: s, ldc: ld, columns: width)
+                    var inverse = SIMD8<Float>()
+                    for t in 0..<rows {
+                        let len = start + t0 + t + 1
+                        let lo = window.map { max(0, len - $0) } ?? 0
+                        let row = s + t * ld
+                        let sum = AttentionKernels.softmax(row + (lo - base), count: len - lo, scale: scale, softcap: softcap)
+                        inverse[t] = 1 / sum
+                        row.update(repeating: 0, count: lo - base)
+                        (row + (len - base)).update(repeating: 0, count: width - (len - base))
                     }
-                    var sum: Float = 0
-                    for j in lo..<len {
-                        let p = expf(s[j] - m)
-                        s[j] = p
-                        sum += p
+                    let out = op.p + t0 * qDim + h * hd
+                    AttentionKernels.product(s, ldx: ld, rows: rows, n: width, panel: vc.p + base * kvDim + kvh * hd, ldp: kvDim,
+                                             c: out, ldc: qDim, columns: hd)
+                    for t in 0..<rows {
+                        let o = out + t * qDim, inv = inverse[t]
+                        for d in 0..<hd { o[d] *= inv }
                     }
-                    let out = op.p + (t * heads + h) * hd
-                    out.update(repeating: 0, count: hd)
-                    for j in lo..<len {
-                        let vv = vc.p + j * kvDim + kvh * hd, p = s[j]
-                        var d = 0
-                        while d < hd {
-                            let o = UnsafeRawPointer(out + d).loadUnaligned(as: SIMD8<Float>.self)
-                            let a = UnsafeRawPointer(vv + d).loadUnaligned(as: SIMD8<Float>.self)
-                            UnsafeMutableRawPointer(out + d).storeBytes(of: o.addingProduct(a, SIMD8(repeating: p)), as: SIMD8<Float>.self)
-                            d += 8
-                        }
-                    }
-                    let inv = 1 / sum
-                    for d in 0..<hd { out[d] *= inv }
                 }
             }
         }
