@@ -2,10 +2,11 @@ import Foundation
 
 /// The kernels of attention over the KV cache.
 ///
-/// Keys are cached transposed (`[d][position]` per layer and KV head, positions contiguous), so the scores of
-/// up to 6 queries against 16 consecutive keys are a register tile like ``MatrixKernels/tile6x16``: for each
-/// component d, two loads of 16 keys' component d, six broadcasts of the queries' component d, twelve FMAs.
-/// Values stay `[position][kvDim]`, and `P · V` is the same tile with k running over positions.
+/// The caches are stored in 16-column panels, so the scores of up to 6 queries against 16 consecutive keys are
+/// a register tile like ``MatrixKernels/tile6x16`` over one contiguous panel (keys: `[block of 16 positions]
+/// [d][16]`, per layer and KV head): for each component d, two loads of 16 keys' component d, six broadcasts
+/// of the queries' component d, twelve FMAs. `P · V` is the same tile with k running over positions, over
+/// value panels `[block of 16 dimensions][position][16]`.
 ///
 /// Each output of a tile is one FMA chain over k in increasing order, whatever the number of rows in the
 /// tile, and ``softmax(_:count:scale:softcap:)`` depends only on the row it is given; so a query's result
@@ -68,18 +69,20 @@ enum AttentionKernels {
         put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)
     }
 
-    /// The one-row case of ``tile6x16(_:ldx:rows:n:panel:ldp:c:ldc:columns:)`` over 32 columns at once
-    /// (`columns` ≤ 32 stored): each output is the same FMA chain, so the results are identical.
+    /// The one-row case of ``tile6x16(_:ldx:rows:n:panel:ldp:c:ldc:columns:)`` over two panels at once
+    /// (`columns` ≤ 32 stored; `panel1` is read only when `columns` > 16): each output is the same FMA chain,
+    /// so the results are identical.
     @inline(__always)
-    static func tile1x32(_ x: UnsafePointer<Float>, n: Int, panel: UnsafePointer<Float>, ldp: Int,
-                         c: UnsafeMutablePointer<Float>, columns: Int) {
+    static func tile1x32(_ x: UnsafePointer<Float>, n: Int, panel0: UnsafePointer<Float>, panel1: UnsafePointer<Float>,
+                         ldp: Int, c: UnsafeMutablePointer<Float>, columns: Int) {
         var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
-        var p = panel
+        var p = panel0, q = columns > 16 ? panel1 : panel0
         for k in 0..<n {
             let b = SIMD8<Float>(repeating: x[k])
             c0.addProduct(b, load8(p, 0)); c1.addProduct(b, load8(p, 8))
-            c2.addProduct(b, load8(p, 16)); c3.addProduct(b, load8(p, 24))
+            c2.addProduct(b, load8(q, 0)); c3.addProduct(b, load8(q, 8))
             p += ldp
+            q += ldp
         }
         if columns == 32 {
             store8(c0, c); store8(c1, c + 8); store8(c2, c + 16); store8(c3, c + 24)
@@ -91,22 +94,25 @@ enum AttentionKernels {
         }
     }
 
-    /// `c[t·ldc + j] = Σ_k x[t·ldx + k] · panel[k·ldp + j]` for t < rows, j < columns. Reads 16 (or 32)
-    /// floats from each panel row from `panel` on, past `columns` up to the next multiple of 16 (32 for one row).
+    /// `c[t·ldc + j] = Σ_k x[t·ldx + k] · P_{j/16}[k·ldp + j%16]` for t < rows, j < columns, where the panel
+    /// of columns 16b ..< 16b+16 is `P_b = panels + b·panelStride` (16 floats read per panel row, past
+    /// `columns` up to the next multiple of 16).
     @inline(__always)
-    static func product(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>, ldp: Int,
-                        c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int) {
-        var j = 0
+    static func product(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panels: UnsafePointer<Float>,
+                        panelStride: Int, ldp: Int, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int) {
+        var j = 0, p = panels
         if rows == 1 {
             while j < columns {
-                tile1x32(x, n: n, panel: panel + j, ldp: ldp, c: c + j, columns: min(32, columns - j))
+                tile1x32(x, n: n, panel0: p, panel1: p + panelStride, ldp: ldp, c: c + j, columns: min(32, columns - j))
                 j += 32
+                p += 2 * panelStride
             }
             return
         }
         while j < columns {
-            tile6x16(x, ldx: ldx, rows: rows, n: n, panel: panel + j, ldp: ldp, c: c + j, ldc: ldc, columns: min(16, columns - j))
+            tile6x16(x, ldx: ldx, rows: rows, n: n, panel: p, ldp: ldp, c: c + j, ldc: ldc, columns: min(16, columns - j))
             j += 16
+            p += panelStride
         }
     }
 
@@ -124,16 +130,22 @@ enum AttentionKernels {
                 s[i] = cap * tanhf(d / cap)
             }
         }
+        // `v.replacing(with: mx, where: v .< mx)` compiles to one vmaxps (pointwiseMax is a call).
         var mx = SIMD8<Float>(repeating: -.infinity)
         var i = 0
-        while i < full {
-            var v = load8(s, i)
-            if softcap == nil {
-                v = v * sc
+        if softcap == nil {
+            while i < full {
+                let v = load8(s, i) * sc
                 store8(v, s + i)
+                mx = v.replacing(with: mx, where: v .< mx)
+                i += 8
             }
-            mx = mx.replacing(with: v, where: v .> mx)
-            i += 8
+        } else {
+            while i < full {
+                let v = load8(s, i)
+                mx = v.replacing(with: mx, where: v .< mx)
+                i += 8
+            }
         }
         if rem > 0 {
             var v = load8(s, i)
@@ -142,7 +154,7 @@ enum AttentionKernels {
                 store8(v, s + i)
             }
             v = v.replacing(with: -.infinity, where: .!tailMask)
-            mx = mx.replacing(with: v, where: v .> mx)
+            mx = v.replacing(with: mx, where: v .< mx)
         }
         let m = SIMD8<Float>(repeating: mx.max())
         var sum = SIMD8<Float>()

@@ -23,13 +23,15 @@ public final class InferenceSession {
     /// Number of positions already in the cache.
     public private(set) var position = 0
 
-    /// Keys transposed, `[layer][kvHead][d][keyStride]` (positions contiguous), for the attention tiles.
+    /// Keys in panels of 16 positions, `[layer][kvHead][position / 16][d][position % 16]`.
     private let keyCache: FloatBuffer
-    /// Values, `[layer][pos][kvDim]` (plus padding for the tiles' reads past the last row).
+    /// Values in panels of 16 dimensions, `[layer][kvHead][d / 16][position][d % 16]` (dimensions past the
+    /// head's padded with 0).
     private let valueCache: FloatBuffer
-    /// Floats between consecutive components of the cached keys: the context length rounded up to 16
-    /// plus 32, since score tiles read up to 31 positions past the last one they use.
-    private let keyStride: Int
+    /// Key panels per layer and KV head (the context length over 16, rounded up).
+    private let keyBlocks: Int
+    /// Value panels per KV head (the head dimension over 16, rounded up).
+    private let valueBlocks: Int
     private var capacity = 0
     private var x = FloatBuffer(count: 0), xn = FloatBuffer(count: 0), xr = FloatBuffer(count: 0)
     private var q = FloatBuffer(count: 0), k = FloatBuffer(count: 0), v = FloatBuffer(count: 0)
@@ -48,11 +50,12 @@ public final class InferenceSession {
         self.cachePrecision = cachePrecision
         self.threads = max(1, threads)
         let c = model.configuration
-        let kvDim = c.headCountKV * c.headDimension
-        keyStride = (contextLength + 15) / 16 * 16 + 32
-        keyCache = FloatBuffer(count: c.blockCount * kvDim * keyStride)
-        valueCache = FloatBuffer(count: c.blockCount * contextLength * kvDim + 32)
-        // Tiles read positions past those written (their outputs are masked or not stored); keep them finite.
+        keyBlocks = (contextLength + 15) / 16
+        valueBlocks = (c.headDimension + 15) / 16
+        keyCache = FloatBuffer(count: c.blockCount * c.headCountKV * keyBlocks * c.headDimension * 16)
+        valueCache = FloatBuffer(count: c.blockCount * c.headCountKV * valueBlocks * contextLength * 16)
+        // Tiles read positions and dimensions past those written (their outputs are masked or not stored);
+        // keep them finite.
         keyCache.pointer.initialize(repeating: 0, count: keyCache.count)
         valueCache.pointer.initialize(repeating: 0, count: valueCache.count)
         let factors = model.ropeFrequencyFactors
@@ -248,20 +251,21 @@ public final class InferenceSession {
         let table = ropeTableOfLayer[li]
         applyRope(q.pointer, heads: c.headCount, n: n, table: table)
         applyRope(k.pointer, heads: c.headCountKV, n: n, table: table)
-        let kc = keyCache.pointer + li * kvDim * keyStride + position
-        let vc = valueCache.pointer + (li * contextLength + position) * kvDim
-        let ks = keyStride
-        switch cachePrecision {
-        case .f16:
-            for t in 0..<n {
-                for i in 0..<kvDim { kc[i * ks + t] = Float(Float16(k.pointer[t * kvDim + i])) }
+        let kvHeads = c.headCountKV, ctx = contextLength
+        let kc = keyCache.pointer + li * kvHeads * keyBlocks * hd * 16
+        let vc = valueCache.pointer + li * kvHeads * valueBlocks * ctx * 16
+        let f16 = cachePrecision == .f16
+        for t in 0..<n {
+            let p = position + t
+            for kvh in 0..<kvHeads {
+                let ks = k.pointer + t * kvDim + kvh * hd, vs = v.pointer + t * kvDim + kvh * hd
+                let kd = kc + ((kvh * keyBlocks + p / 16) * hd) * 16 + p % 16
+                let vd = vc + (kvh * valueBlocks * ctx + p) * 16
+                for d in 0..<hd {
+                    kd[d * 16] = f16 ? Float(Float16(ks[d])) : ks[d]
+                    vd[(d / 16) * ctx * 16 + d % 16] = f16 ? Float(Float16(vs[d])) : vs[d]
+                }
             }
-            for i in 0..<(n * kvDim) { vc[i] = Float(Float16(v.pointer[i])) }
-        case .f32:
-            for t in 0..<n {
-                for i in 0..<kvDim { kc[i * ks + t] = k.pointer[t * kvDim + i] }
-            }
-            vc.update(from: v.pointer, count: n * kvDim)
         }
         attention(li, n: n)
         project(att.pointer, tokens: n, layer.attentionOutput, into: xn, rounded: xr)
@@ -323,13 +327,13 @@ public final class InferenceSession {
     private func attention(_ li: Int, n: Int) {
         let c = model.configuration
         let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
-        let kvDim = c.headCountKV * hd, qDim = heads * hd
+        let qDim = heads * hd
         let scale = c.attentionScale
         let softcap = c.attentionLogitSoftcap
         let window = c.slidingLayers[li] ? c.slidingWindow : nil
-        let ks = keyStride
-        let kc = SendablePointer(keyCache.pointer + li * kvDim * ks)
-        let vc = SendablePointer(valueCache.pointer + li * contextLength * kvDim)
+        let kb = keyBlocks, vb = valueBlocks, ctx = contextLength
+        let kc = SendablePointer(keyCache.pointer + li * c.headCountKV * kb * hd * 16)
+        let vc = SendablePointer(valueCache.pointer + li * c.headCountKV * vb * ctx * 16)
         let qp = SendablePointer(q.pointer), op = SendablePointer(att.pointer)
         let start = position
         let rowsPerBlock = AttentionKernels.blockRows
@@ -346,10 +350,12 @@ public final class InferenceSession {
                     let t0 = b * rowsPerBlock, rows = min(rowsPerBlock, n - t0)
                     let kvh = h / group
                     let hi = start + t0 + rows
-                    let base = window.map { max(0, start + t0 + 1 - $0) } ?? 0
+                    // The block's first key (its first query's), down to a panel boundary.
+                    let base = (window.map { max(0, start + t0 + 1 - $0) } ?? 0) / 16 * 16
                     let width = hi - base
                     AttentionKernels.product(qp.p + t0 * qDim + h * hd, ldx: qDim, rows: rows, n: hd,
-                                             panel: kc.p + kvh * hd * ks + base, ldp: ks, c: s, ldc: ld, columns: width)
+                                             panels: kc.p + (kvh * kb + base / 16) * hd * 16, panelStride: hd * 16, ldp: 16,
+                                             c: s, ldc: ld, columns: width)
                     var inverse = SIMD8<Float>()
                     for t in 0..<rows {
                         let len = start + t0 + t + 1
@@ -361,8 +367,8 @@ public final class InferenceSession {
                         (row + (len - base)).update(repeating: 0, count: width - (len - base))
                     }
                     let out = op.p + t0 * qDim + h * hd
-                    AttentionKernels.product(s, ldx: ld, rows: rows, n: width, panel: vc.p + base * kvDim + kvh * hd, ldp: kvDim,
-                                             c: out, ldc: qDim, columns: hd)
+                    AttentionKernels.product(s, ldx: ld, rows: rows, n: width, panels: vc.p + (kvh * vb * ctx + base) * 16,
+                                             panelStride: ctx * 16, ldp: 16, c: out, ldc: qDim, columns: hd)
                     for t in 0..<rows {
                         let o = out + t * qDim, inv = inverse[t]
                         for d in 0..<hd { o[d] *= inv }

@@ -61,7 +61,7 @@ struct AttentionKernelTests {
                 var c = [Float](repeating: .nan, count: 6 * ldc)
                 x.withUnsafeBufferPointer { xb in
                     panel.withUnsafeBufferPointer { pb in
-                        AttentionKernels.product(xb.baseAddress!, ldx: ldx, rows: rows, n: n, panel: pb.baseAddress!, ldp: ldp,
+                        AttentionKernels.product(xb.baseAddress!, ldx: ldx, rows: rows, n: n, panels: pb.baseAddress!, panelStride: 16, ldp: ldp,
                                                  c: &c, ldc: ldc, columns: columns)
                     }
                 }
