@@ -23,8 +23,15 @@ public final class InferenceSession {
     /// Number of positions already in the cache.
     public private(set) var position = 0
 
-    private let keyCache: FloatBuffer   // [layer][pos][kvDim]
+    /// Keys in panels of 16 positions, `[layer][kvHead][position / 16][d][position % 16]`.
+    private let keyCache: FloatBuffer
+    /// Values in panels of 16 dimensions, `[layer][kvHead][d / 16][position][d % 16]` (dimensions past the
+    /// head's padded with 0).
     private let valueCache: FloatBuffer
+    /// Key panels per layer and KV head (the context length over 16, rounded up).
+    private let keyBlocks: Int
+    /// Value panels per KV head (the head dimension over 16, rounded up).
+    private let valueBlocks: Int
     private var capacity = 0
     private var x = FloatBuffer(count: 0), xn = FloatBuffer(count: 0), xr = FloatBuffer(count: 0)
     private var q = FloatBuffer(count: 0), k = FloatBuffer(count: 0), v = FloatBuffer(count: 0)
@@ -43,9 +50,14 @@ public final class InferenceSession {
         self.cachePrecision = cachePrecision
         self.threads = max(1, threads)
         let c = model.configuration
-        let kvDim = c.headCountKV * c.headDimension
-        keyCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
-        valueCache = FloatBuffer(count: c.blockCount * contextLength * kvDim)
+        keyBlocks = (contextLength + 15) / 16
+        valueBlocks = (c.headDimension + 15) / 16
+        keyCache = FloatBuffer(count: c.blockCount * c.headCountKV * keyBlocks * c.headDimension * 16)
+        valueCache = FloatBuffer(count: c.blockCount * c.headCountKV * valueBlocks * contextLength * 16)
+        // Tiles read positions and dimensions past those written (their outputs are masked or not stored);
+        // keep them finite.
+        keyCache.pointer.initialize(repeating: 0, count: keyCache.count)
+        valueCache.pointer.initialize(repeating: 0, count: valueCache.count)
         let factors = model.ropeFrequencyFactors
         ropeTables = [Self.ropeTable(c, base: c.ropeFreqBase, scale: c.ropeFreqScale, factors: factors, positions: contextLength)]
         let slidingDiffers = c.ropeFreqBaseSliding != c.ropeFreqBase || c.ropeFreqScaleSliding != c.ropeFreqScale
@@ -239,17 +251,21 @@ public final class InferenceSession {
         let table = ropeTableOfLayer[li]
         applyRope(q.pointer, heads: c.headCount, n: n, table: table)
         applyRope(k.pointer, heads: c.headCountKV, n: n, table: table)
-        let kc = keyCache.pointer + (li * contextLength + position) * kvDim
-        let vc = valueCache.pointer + (li * contextLength + position) * kvDim
-        switch cachePrecision {
-        case .f16:
-            for i in 0..<(n * kvDim) {
-                kc[i] = Float(Float16(k.pointer[i]))
-                vc[i] = Float(Float16(v.pointer[i]))
+        let kvHeads = c.headCountKV, ctx = contextLength
+        let kc = keyCache.pointer + li * kvHeads * keyBlocks * hd * 16
+        let vc = valueCache.pointer + li * kvHeads * valueBlocks * ctx * 16
+        let f16 = cachePrecision == .f16
+        for t in 0..<n {
+            let p = position + t
+            for kvh in 0..<kvHeads {
+                let ks = k.pointer + t * kvDim + kvh * hd, vs = v.pointer + t * kvDim + kvh * hd
+                let kd = kc + ((kvh * keyBlocks + p / 16) * hd) * 16 + p % 16
+                let vd = vc + (kvh * valueBlocks * ctx + p) * 16
+                for d in 0..<hd {
+                    kd[d * 16] = f16 ? Float(Float16(ks[d])) : ks[d]
+                    vd[(d / 16) * ctx * 16 + d % 16] = f16 ? Float(Float16(vs[d])) : vs[d]
+                }
             }
-        case .f32:
-            kc.update(from: k.pointer, count: n * kvDim)
-            vc.update(from: v.pointer, count: n * kvDim)
         }
         attention(li, n: n)
         project(att.pointer, tokens: n, layer.attentionOutput, into: xn, rounded: xr)
@@ -303,55 +319,60 @@ public final class InferenceSession {
     }
 
     /// Causal attention of the `n` new queries over the cached positions (the last `slidingWindow` of them on
-    /// sliding-window layers), scores scaled and optionally soft-capped; one (head, query) pair per task.
+    /// sliding-window layers), scores scaled and optionally soft-capped.
+    ///
+    /// One task per (head, block of 6 queries): a score tile over the keys the block sees, a softmax per
+    /// query over its own keys (others get probability +0), and an output tile `P · V`. A query's result is
+    /// the same alone as in a block (see ``AttentionKernels``).
     private func attention(_ li: Int, n: Int) {
         let c = model.configuration
         let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
-        let kvDim = c.headCountKV * hd
+        let qDim = heads * hd
         let scale = c.attentionScale
         let softcap = c.attentionLogitSoftcap
         let window = c.slidingLayers[li] ? c.slidingWindow : nil
-        let kc = SendablePointer(keyCache.pointer + li * contextLength * kvDim)
-        let vc = SendablePointer(valueCache.pointer + li * contextLength * kvDim)
+        let kb = keyBlocks, vb = valueBlocks, ctx = contextLength
+        let kc = SendablePointer(keyCache.pointer + li * c.headCountKV * kb * hd * 16)
+        let vc = SendablePointer(valueCache.pointer + li * c.headCountKV * vb * ctx * 16)
         let qp = SendablePointer(q.pointer), op = SendablePointer(att.pointer)
-        let start = position, ctx = contextLength
-        parallelFor(n * heads, threads: threads) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: ctx) { scores in
-                let s = scores.baseAddress!
+        let start = position
+        let rowsPerBlock = AttentionKernels.blockRows
+        let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
+        // Score rows hold the block's keys rounded up to 32, plus 8 for the softmax's last chunk.
+        let ld = (start + n + 31) / 32 * 32 + 8
+        parallelFor(heads * blocks, threads: threads) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowsPerBlock * ld + 8) { scratch in
+                let s = scratch.baseAddress!
                 for task in range {
-                    let t = task / heads, h = task % heads
+                    // Blocks of a head alternate from both ends, so contiguous task ranges get similar work.
+                    let h = task / blocks, r = task % blocks
+                    let b = r % 2 == 0 ? r / 2 : blocks - 1 - r / 2
+                    let t0 = b * rowsPerBlock, rows = min(rowsPerBlock, n - t0)
                     let kvh = h / group
-                    let qv = qp.p + (t * heads + h) * hd
-                    let len = start + t + 1
-                    // Keys the query sees: all earlier positions, or the last `window` on sliding layers.
-                    let lo = window.map { max(0, len - $0) } ?? 0
-                    var m = -Float.infinity
-                    for j in lo..<len {
-                        var d = Kernels.dot(qv, kc.p + j * kvDim + kvh * hd, n: hd) * scale
-                        if let cap = softcap { d = cap * tanhf(d / cap) }
-                        s[j] = d
-                        m = max(m, d)
+                    let hi = start + t0 + rows
+                    // The block's first key (its first query's), down to a panel boundary.
+                    let base = (window.map { max(0, start + t0 + 1 - $0) } ?? 0) / 16 * 16
+                    let width = hi - base
+                    AttentionKernels.product(qp.p + t0 * qDim + h * hd, ldx: qDim, rows: rows, n: hd,
+                                             panels: kc.p + (kvh * kb + base / 16) * hd * 16, panelStride: hd * 16, ldp: 16,
+                                             c: s, ldc: ld, columns: width)
+                    var inverse = SIMD8<Float>()
+                    for t in 0..<rows {
+                        let len = start + t0 + t + 1
+                        let lo = window.map { max(0, len - $0) } ?? 0
+                        let row = s + t * ld
+                        let sum = AttentionKernels.softmax(row + (lo - base), count: len - lo, scale: scale, softcap: softcap)
+                        inverse[t] = 1 / sum
+                        row.update(repeating: 0, count: lo - base)
+                        (row + (len - base)).update(repeating: 0, count: width - (len - base))
                     }
-                    var sum: Float = 0
-                    for j in lo..<len {
-                        let p = expf(s[j] - m)
-                        s[j] = p
-                        sum += p
+                    let out = op.p + t0 * qDim + h * hd
+                    AttentionKernels.product(s, ldx: ld, rows: rows, n: width, panels: vc.p + (kvh * vb * ctx + base) * 16,
+                                             panelStride: ctx * 16, ldp: 16, c: out, ldc: qDim, columns: hd)
+                    for t in 0..<rows {
+                        let o = out + t * qDim, inv = inverse[t]
+                        for d in 0..<hd { o[d] *= inv }
                     }
-                    let out = op.p + (t * heads + h) * hd
-                    out.update(repeating: 0, count: hd)
-                    for j in lo..<len {
-                        let vv = vc.p + j * kvDim + kvh * hd, p = s[j]
-                        var d = 0
-                        while d < hd {
-                            let o = UnsafeRawPointer(out + d).loadUnaligned(as: SIMD8<Float>.self)
-                            let a = UnsafeRawPointer(vv + d).loadUnaligned(as: SIMD8<Float>.self)
-                            UnsafeMutableRawPointer(out + d).storeBytes(of: o.addingProduct(a, SIMD8(repeating: p)), as: SIMD8<Float>.self)
-                            d += 8
-                        }
-                    }
-                    let inv = 1 / sum
-                    for d in 0..<hd { out[d] *= inv }
                 }
             }
         }

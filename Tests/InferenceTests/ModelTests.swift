@@ -109,6 +109,24 @@ struct TinyModelTests {
         }
     }
 
+    @Test("Past the sliding window, decoding still equals a batch bit for bit (gemma3, window 512)")
+    func slidingWindowDecoding() throws {
+        let m = try TransformerModel(url: Files.url("tiny-gemma3-q8_0.gguf"), threads: 2)
+        let window = try #require(m.configuration.slidingWindow)
+        #expect(window == 512)
+        let n = window + 21
+        let toks: [Int32] = (0..<n).map { Int32(($0 * 53 + 11) % 400) }
+        let s = InferenceSession(model: m, contextLength: n, threads: 2)
+        let from = window - 9
+        let batch = try s.evaluate(toks, logitsFrom: from)
+        s.reset()
+        let v = m.configuration.vocabularySize
+        for (i, t) in toks.enumerated() {
+            let l = try s.evaluate([t])
+            if i >= from { #expect(l == Array(batch[((i - from) * v)..<((i - from + 1) * v)]), "position \(i)") }
+        }
+    }
+
     @Test("Out-of-vocabulary tokens and context overflow are errors")
     func badTokens() throws {
         let m = try TransformerModel(url: Files.url("tiny-llama-f32.gguf"), threads: 1)
