@@ -3,7 +3,7 @@ import Foundation
 /// The kernels of attention over the KV cache.
 ///
 /// The caches are stored in 16-column panels, so the scores of up to 6 queries against 16 consecutive keys are
-/// a register tile like ``MatrixKernels/tile6x16`` over one contiguous panel (keys: `[block of 16 positions]
+/// the register tile ``MatrixKernels/tile6x16(_:ldx:rows:n:panel:ldp:c:ldc:columns:)`` over one contiguous panel (keys: `[block of 16 positions]
 /// [d][16]`, per layer and KV head): for each component d, two loads of 16 keys' component d, six broadcasts
 /// of the queries' component d, twelve FMAs. `P · V` is the same tile with k running over positions, over
 /// value panels `[block of 16 dimensions][position][16]`.
@@ -17,59 +17,7 @@ enum AttentionKernels {
     /// Keys (score tile) or value dimensions (output tile) per register tile.
     static let tileColumns = 16
 
-    @inline(__always)
-    static func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
-        UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inline(__always)
-    static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-    }
-
-    /// `c[t·ldc + j] = Σ_k x[t·ldx + k] · panel[k·ldp + j]` for `rows` ≤ 6 rows, j < 16 (16 floats are read
-    /// from each panel row; only the first `columns` outputs are stored). Twelve accumulators, one FMA chain
-    /// per output in k order, started from +0.
-    @inline(__always)
-    static func tile6x16(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>, ldp: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int) {
-        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
-        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
-        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
-        let last = rows - 1
-        let x0 = x, x1 = x + min(1, last) * ldx, x2 = x + min(2, last) * ldx
-        let x3 = x + min(3, last) * ldx, x4 = x + min(4, last) * ldx, x5 = x + min(5, last) * ldx
-        var p = panel
-        for k in 0..<n {
-            let w0 = load8(p, 0), w1 = load8(p, 8)
-            p += ldp
-            var b = SIMD8<Float>(repeating: x0[k])
-            c00.addProduct(b, w0); c01.addProduct(b, w1)
-            b = SIMD8(repeating: x1[k])
-            c10.addProduct(b, w0); c11.addProduct(b, w1)
-            b = SIMD8(repeating: x2[k])
-            c20.addProduct(b, w0); c21.addProduct(b, w1)
-            b = SIMD8(repeating: x3[k])
-            c30.addProduct(b, w0); c31.addProduct(b, w1)
-            b = SIMD8(repeating: x4[k])
-            c40.addProduct(b, w0); c41.addProduct(b, w1)
-            b = SIMD8(repeating: x5[k])
-            c50.addProduct(b, w0); c51.addProduct(b, w1)
-        }
-        @inline(__always) func put(_ t: Int, _ lo: SIMD8<Float>, _ hi: SIMD8<Float>) {
-            guard t < rows else { return }
-            if columns == 16 {
-                store8(lo, c + t * ldc)
-                store8(hi, c + t * ldc + 8)
-            } else {
-                for j in 0..<columns { c[t * ldc + j] = j < 8 ? lo[j] : hi[j - 8] }
-            }
-        }
-        put(0, c00, c01); put(1, c10, c11); put(2, c20, c21)
-        put(3, c30, c31); put(4, c40, c41); put(5, c50, c51)
-    }
-
-    /// The one-row case of ``tile6x16(_:ldx:rows:n:panel:ldp:c:ldc:columns:)`` over two panels at once
+    /// The one-row case of ``MatrixKernels/tile6x16(_:ldx:rows:n:panel:ldp:c:ldc:columns:)`` over two panels at once
     /// (`columns` ≤ 32 stored; `panel1` is read only when `columns` > 16): each output is the same FMA chain,
     /// so the results are identical.
     @inline(__always)
@@ -79,13 +27,13 @@ enum AttentionKernels {
         var p = panel0, q = columns > 16 ? panel1 : panel0
         for k in 0..<n {
             let b = SIMD8<Float>(repeating: x[k])
-            c0.addProduct(b, load8(p, 0)); c1.addProduct(b, load8(p, 8))
-            c2.addProduct(b, load8(q, 0)); c3.addProduct(b, load8(q, 8))
+            c0.addProduct(b, MatrixKernels.load8(p, 0)); c1.addProduct(b, MatrixKernels.load8(p, 8))
+            c2.addProduct(b, MatrixKernels.load8(q, 0)); c3.addProduct(b, MatrixKernels.load8(q, 8))
             p += ldp
             q += ldp
         }
         if columns == 32 {
-            store8(c0, c); store8(c1, c + 8); store8(c2, c + 16); store8(c3, c + 24)
+            MatrixKernels.store8(c0, c); MatrixKernels.store8(c1, c + 8); MatrixKernels.store8(c2, c + 16); MatrixKernels.store8(c3, c + 24)
         } else {
             for j in 0..<columns {
                 let v = j < 16 ? (j < 8 ? c0[j] : c1[j - 8]) : (j < 24 ? c2[j - 16] : c3[j - 24])
@@ -110,7 +58,7 @@ enum AttentionKernels {
             return
         }
         while j < columns {
-            tile6x16(x, ldx: ldx, rows: rows, n: n, panel: p, ldp: ldp, c: c + j, ldc: ldc, columns: min(16, columns - j))
+            MatrixKernels.tile6x16(x, ldx: ldx, rows: rows, n: n, panel: p, ldp: ldp, c: c + j, ldc: ldc, columns: min(16, columns - j))
             j += 16
             p += panelStride
         }
@@ -135,23 +83,23 @@ enum AttentionKernels {
         var i = 0
         if softcap == nil {
             while i < full {
-                let v = load8(s, i) * sc
-                store8(v, s + i)
+                let v = MatrixKernels.load8(s, i) * sc
+                MatrixKernels.store8(v, s + i)
                 mx = v.replacing(with: mx, where: v .< mx)
                 i += 8
             }
         } else {
             while i < full {
-                let v = load8(s, i)
+                let v = MatrixKernels.load8(s, i)
                 mx = v.replacing(with: mx, where: v .< mx)
                 i += 8
             }
         }
         if rem > 0 {
-            var v = load8(s, i)
+            var v = MatrixKernels.load8(s, i)
             if softcap == nil {
                 v = v * sc
-                store8(v, s + i)
+                MatrixKernels.store8(v, s + i)
             }
             v = v.replacing(with: -.infinity, where: .!tailMask)
             mx = v.replacing(with: mx, where: v .< mx)
@@ -160,14 +108,14 @@ enum AttentionKernels {
         var sum = SIMD8<Float>()
         i = 0
         while i < full {
-            let p = exp(load8(s, i) - m)
-            store8(p, s + i)
+            let p = exp(MatrixKernels.load8(s, i) - m)
+            MatrixKernels.store8(p, s + i)
             sum += p
             i += 8
         }
         if rem > 0 {
-            let p = exp(load8(s, i) - m).replacing(with: 0, where: .!tailMask)
-            store8(p, s + i)
+            let p = exp(MatrixKernels.load8(s, i) - m).replacing(with: 0, where: .!tailMask)
+            MatrixKernels.store8(p, s + i)
             sum += p
         }
         return sum.sum()

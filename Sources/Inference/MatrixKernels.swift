@@ -54,7 +54,7 @@ enum MatrixKernels {
                     while t < tokens {
                         // A short last strip repeats its last token in the spare rows and stores only its own.
                         let rowsValid = min(tokenStrip, tokens - t)
-                        tile6x16(xs.value + t * n, ldx: n, rows: rowsValid, n: n, panel: panel, c: os.p + t * rows + r0,
+                        tile6x16(xs.value + t * n, ldx: n, rows: rowsValid, n: n, panel: panel, ldp: panelRows, c: os.p + t * rows + r0,
                                  ldc: rows, columns: valid)
                         t += tokenStrip
                     }
@@ -112,9 +112,11 @@ enum MatrixKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
 
-    /// `c[t·ldc + j] = Σ_k x[t·ldx + k] · panel[k·16 + j]` for `rows` ≤ 6 tokens and the first `columns` of
-    /// 16 outputs: twelve accumulators, one FMA chain per output in k order.
-    static func tile6x16(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>,
+    /// `c[t·ldc + j] = Σ_k x[t·ldx + k] · panel[k·ldp + j]` for `rows` ≤ 6 rows (spare rows repeat the last), j < 16 (16 floats are read
+    /// from each panel row; only the first `columns` outputs are stored). Twelve accumulators, one FMA chain
+    /// per output in k order, started from +0.
+    @inline(__always)
+    static func tile6x16(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>, ldp: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
@@ -122,8 +124,10 @@ enum MatrixKernels {
         let last = rows - 1
         let x0 = x, x1 = x + min(1, last) * ldx, x2 = x + min(2, last) * ldx
         let x3 = x + min(3, last) * ldx, x4 = x + min(4, last) * ldx, x5 = x + min(5, last) * ldx
+        var p = panel
         for k in 0..<n {
-            let w0 = load8(panel, k &* 16), w1 = load8(panel, k &* 16 &+ 8)
+            let w0 = load8(p, 0), w1 = load8(p, 8)
+            p += ldp
             var b = SIMD8<Float>(repeating: x0[k])
             c00.addProduct(b, w0); c01.addProduct(b, w1)
             b = SIMD8(repeating: x1[k])

@@ -147,9 +147,9 @@ struct MatrixKernelTests {
         let a = (0..<(16 * n)).map { Float(cos(Double($0) * 0.7)) }, b = (0..<(16 * n)).map { Float(sin(Double($0) * 0.3)) }
         for rows in [6, 4, 1] {
             var narrow = [Float](repeating: 0, count: 6 * ldc), wide = narrow
-            MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: a, c: &narrow, ldc: ldc, columns: 16)
+            MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: a, ldp: 16, c: &narrow, ldc: ldc, columns: 16)
             narrow.withUnsafeMutableBufferPointer { c in
-                MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: b, c: c.baseAddress! + 16, ldc: ldc, columns: 13)
+                MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: b, ldp: 16, c: c.baseAddress! + 16, ldc: ldc, columns: 13)
             }
             WideKernels.tile6x32(x, ldx: n, rows: rows, n: n, a: a, b: b, c: &wide, ldc: ldc, columnsA: 16, columnsB: 13)
             #expect(narrow == wide, "rows \(rows)")
