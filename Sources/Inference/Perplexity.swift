@@ -9,11 +9,13 @@ public enum Perplexity {
     /// Progress callback: (chunks done, chunk count).
     public typealias Progress = (Int, Int) -> Void
 
-    /// The chunks llama-perplexity would evaluate, throwing when fewer than `2·n_ctx` tokens are given.
-    public static func chunkTokens(_ tokens: [Int32], contextLength: Int) throws(InferenceError) -> (tokens: [Int32], chunks: Int) {
+    /// The chunks llama-perplexity would evaluate (at most `maxChunks`, its `--chunks`), throwing when fewer
+    /// than `2·n_ctx` tokens are given.
+    public static func chunkTokens(_ tokens: [Int32], contextLength: Int, maxChunks: Int? = nil) throws(InferenceError) -> (tokens: [Int32], chunks: Int) {
         guard contextLength >= 8, contextLength % 2 == 0 else { throw .invalidArgument("context length \(contextLength) must be even and ≥ 8") }
+        if let maxChunks, maxChunks < 1 { throw .invalidArgument("chunk count \(maxChunks) must be at least 1") }
         guard tokens.count >= 2 * contextLength else { throw .textTooShort(tokens: tokens.count, required: 2 * contextLength) }
-        let chunks = tokens.count / contextLength
+        let chunks = min(tokens.count / contextLength, maxChunks ?? .max)
         return (Array(tokens[0..<(chunks * contextLength)]), chunks)
     }
 
@@ -30,9 +32,9 @@ public enum Perplexity {
 
     /// Runs `model` over `tokens` and encodes the scored log-probabilities, as `--kl-divergence-base` does.
     public static func reference(model: TransformerModel, tokens allTokens: [Int32], contextLength n: Int = 512,
-                                 threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+                                 maxChunks: Int? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                                  progress: Progress? = nil) throws(InferenceError) -> ReferenceLogProbabilities {
-        let (tokens, chunks) = try chunkTokens(allTokens, contextLength: n)
+        let (tokens, chunks) = try chunkTokens(allTokens, contextLength: n, maxChunks: maxChunks)
         let vocab = model.configuration.vocabularySize
         let slots = LogProbabilityRecord.slots(vocabularySize: vocab)
         let scored = n - 1 - n / 2, first = n / 2

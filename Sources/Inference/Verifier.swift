@@ -31,6 +31,8 @@ public struct Verifier {
     public var threads: Int
     /// Where to cache the reference log-probabilities (nil: keep them in memory only).
     public var cacheURL: URL?
+    /// Evaluate at most this many chunks (llama-perplexity's `--chunks`).
+    public var maxChunks: Int?
 
     public init(reference: ReferenceModel, contextLength: Int = 512, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                 cacheURL: URL? = nil) {
@@ -61,7 +63,7 @@ public struct Verifier {
 
     /// The reference log-probabilities for `tokens`, from the cache when it holds them.
     public func reference(tokens: [Int32], progress: Perplexity.Progress? = nil) throws -> (ReferenceLogProbabilities, ModelConfiguration) {
-        let (chunked, _) = try Perplexity.chunkTokens(tokens, contextLength: contextLength)
+        let (chunked, _) = try Perplexity.chunkTokens(tokens, contextLength: contextLength, maxChunks: maxChunks)
         let model = try reference.load(threads)
         var hash: [UInt8] = []
         if let cacheURL {
@@ -73,7 +75,8 @@ public struct Verifier {
                 return (r, model.configuration)
             }
         }
-        let r = try Perplexity.reference(model: model, tokens: chunked, contextLength: contextLength, threads: threads, progress: progress)
+        let r = try Perplexity.reference(model: model, tokens: tokens, contextLength: contextLength, maxChunks: maxChunks,
+                                         threads: threads, progress: progress)
         if let cacheURL { try LogitsCache.write(r, modelHash: hash, to: cacheURL) }
         return (r, model.configuration)
     }

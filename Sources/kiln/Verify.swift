@@ -13,6 +13,7 @@ struct Verify: ParsableCommand {
     @Option(help: "Reference: a Hugging Face checkpoint folder, or a GGUF (for example the F32 conversion).") var reference: String
     @Option(help: "Evaluation text (UTF-8).") var text: String
     @Option(help: "Context length of each chunk.") var ctx: Int = 512
+    @Option(help: "Evaluate at most this many chunks (llama-perplexity's --chunks).") var chunks: Int?
     @Option(help: "Reference logits cache file (reused while the reference file and tokens are unchanged).") var cache: String?
     @Option var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Fail (exit 1) when a model's mean KLD exceeds this.") var maxKld: Double?
@@ -25,7 +26,8 @@ struct Verify: ParsableCommand {
             let tokenizer = try Tokenizer(model: URL(fileURLWithPath: reference))
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: text)) else { throw ValidationErrorLine("\(text): cannot read") }
             let ids = tokenizer.encode(String(decoding: data, as: UTF8.self), addSpecialTokens: true).map(Int32.init)
-            let verifier = Verifier(reference: .at(reference), contextLength: ctx, threads: threads, cacheURL: cache.map { URL(fileURLWithPath: $0) })
+            var verifier = Verifier(reference: .at(reference), contextLength: ctx, threads: threads, cacheURL: cache.map { URL(fileURLWithPath: $0) })
+            verifier.maxChunks = chunks
             let results = try verifier.run(models: models.map { URL(fileURLWithPath: $0) }, tokens: { ids })
             if !json {
                 print("model                                    PPL        ln(PPL/ref)  mean KLD   median KLD  99% KLD    max KLD    RMS Δp %  same top %")
@@ -37,7 +39,7 @@ struct Verify: ParsableCommand {
                     var gates: [String: Any] = [:]
                     if let maxKld { gates["max_kld"] = maxKld }
                     if let minSameTopP { gates["min_same_top_p_percent"] = minSameTopP }
-                    printJSON(["model": model, "reference": reference, "text": text, "ctx": ctx, "chunks": ids.count / ctx,
+                    printJSON(["model": model, "reference": reference, "text": text, "ctx": ctx, "chunks": min(ids.count / ctx, chunks ?? .max),
                         "tokens": ids.count, "positions": s.count, "gates": gates,
                         "ppl": s.perplexity, "ppl_reference": s.basePerplexity, "ln_ppl_ratio": s.logPerplexityRatio,
                         "mean_kld": s.meanKLD, "median_kld": Double(s.medianKLD), "kld_99": Double(s.kld99),

@@ -35,6 +35,12 @@ struct VerifyCommandTests {
         #expect((lines.last?["mean_kld"] as? Double).map { abs($0) < 1e-6 } == true, "the reference against itself")
         #expect((lines.first?["mean_kld"] as? Double).map { $0 > 0 } == true)
         #expect(lines.first?["ctx"] as? Int == 64 && (lines.first?["chunks"] as? Int).map { $0 >= 2 } == true)
+        // --chunks N evaluates the first N chunks only: 31 scored positions per 64-token chunk.
+        let two = try run(TestEnvironment.kiln.path, args + ["--chunks", "2"])
+        let limited = two.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(limited.first?["chunks"] as? Int == 2 && limited.first?["positions"] as? Int == 62, "\(two.stdout) \(two.stderr)")
+        let zero = try run(TestEnvironment.kiln.path, args + ["--chunks", "0"])
+        #expect(zero.status != 0 && zero.stderr.hasPrefix("kiln: error: ") && zero.stderr.contains("chunk count"), "\(zero.stderr)")
         r = try run(TestEnvironment.kiln.path, args + ["--max-kld", "0.0000001"])
         #expect(r.status != 0, "the gate fails the Q4_0 file")
         r = try run(TestEnvironment.kiln.path, ["verify", q4.path, "--reference", f32.path, "--text", fixture.appendingPathComponent("config.json").path, "--ctx", "512"])
