@@ -48,7 +48,13 @@ extension ReferenceModel {
     public static func checkpoint(_ url: URL) -> ReferenceModel {
         ReferenceModel(name: url.path, load: { threads in
             try TransformerModel(file: try Converter.loadWeights(checkpoint: url, threads: threads), threads: threads)
-        }, contentHash: { try Converter.checkpointHash(url) })
+        }, contentHash: { try Converter.checkpointHash(url) }, configuration: {
+            // Metadata and tensor shapes from the plan; no weight is read.
+            let plan = try Converter.prepare(ConversionOptions(checkpoint: url, outputType: .f32))
+            let shapes = InMemoryWeights(name: url.path, metadata: plan.metadata)
+            for t in plan.tensors { shapes.declare(name: t.name, type: .f32, dimensions: t.shape.reversed()) }
+            return try ModelConfiguration(file: shapes)
+        })
     }
 
     /// A checkpoint folder or a GGUF file, by what is at `path`.

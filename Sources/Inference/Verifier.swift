@@ -1,4 +1,5 @@
 import Foundation
+import GGUF
 
 /// The model quantized files are measured against: how to load it and what identifies its content (the
 /// logits cache key).
@@ -7,18 +8,27 @@ public struct ReferenceModel: Sendable {
     public let name: String
     let load: @Sendable (_ threads: Int) throws -> TransformerModel
     let contentHash: @Sendable () throws -> [UInt8]
+    /// The hyperparameters alone, for a cache hit (no weights are loaded).
+    let configuration: @Sendable () throws -> ModelConfiguration
 
     public init(name: String, load: @escaping @Sendable (_ threads: Int) throws -> TransformerModel,
-                contentHash: @escaping @Sendable () throws -> [UInt8]) {
+                contentHash: @escaping @Sendable () throws -> [UInt8],
+                configuration: (@Sendable () throws -> ModelConfiguration)? = nil) {
         self.name = name
         self.load = load
         self.contentHash = contentHash
+        self.configuration = configuration ?? { try load(1).configuration }
     }
 
     /// A GGUF file (for example the F32 conversion); its bytes are the cache key.
     public static func gguf(_ url: URL) -> ReferenceModel {
         ReferenceModel(name: url.path, load: { threads in try TransformerModel(url: url, threads: threads) },
-                       contentHash: { try LogitsCache.contentHash(of: url) })
+                       contentHash: { try LogitsCache.contentHash(of: url) },
+                       configuration: {
+                           let file: GGUFFile
+                           do { file = try GGUFFile(url: url) } catch { throw InferenceError.io(path: url.path, reason: "\(error)") }
+                           return try ModelConfiguration(file: file)
+                       })
     }
 }
 
@@ -64,17 +74,18 @@ public struct Verifier {
     /// The reference log-probabilities for `tokens`, from the cache when it holds them.
     public func reference(tokens: [Int32], progress: Perplexity.Progress? = nil) throws -> (ReferenceLogProbabilities, ModelConfiguration) {
         let (chunked, _) = try Perplexity.chunkTokens(tokens, contextLength: contextLength, maxChunks: maxChunks)
-        let model = try reference.load(threads)
         var hash: [UInt8] = []
         if let cacheURL {
             hash = try reference.contentHash()
             if let r = try LogitsCache.read(from: cacheURL, modelHash: hash, tokens: chunked, contextLength: contextLength) {
-                guard r.vocabularySize == model.configuration.vocabularySize else {
+                let configuration = try reference.configuration()
+                guard r.vocabularySize == configuration.vocabularySize else {
                     throw InferenceError.corruptLogitsCache(path: cacheURL.path, reason: "vocabulary size \(r.vocabularySize) differs from the reference model's")
                 }
-                return (r, model.configuration)
+                return (r, configuration)
             }
         }
+        let model = try reference.load(threads)
         let r = try Perplexity.reference(model: model, tokens: tokens, contextLength: contextLength, maxChunks: maxChunks,
                                          threads: threads, progress: progress)
         if let cacheURL { try LogitsCache.write(r, modelHash: hash, to: cacheURL) }

@@ -50,10 +50,18 @@ public final class InMemoryWeights: WeightSource, @unchecked Sendable {
         storage.append(buffer)
     }
 
+    /// Declares a tensor by name, type and shape only, with no data (`data(for:)` is empty): enough for
+    /// ``ModelConfiguration``, not for loading a model.
+    public func declare(name: String, type: GGMLType, dimensions: [Int]) {
+        index[name] = tensorInfos.count
+        tensorInfos.append(GGUFTensorInfo(name: name, dimensions: dimensions, type: type))
+        storage.append(UnsafeMutableRawBufferPointer.allocate(byteCount: 1, alignment: 64))
+    }
+
     public func tensor(named name: String) -> GGUFTensorInfo? { index[name].map { tensorInfos[$0] } }
 
     public func data(for tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         guard let i = index[tensor.name] else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(rebasing: storage[i][0..<tensorInfos[i].byteCount])
+        return UnsafeRawBufferPointer(rebasing: storage[i][0..<min(storage[i].count, tensorInfos[i].byteCount)])
     }
 }
