@@ -91,14 +91,6 @@ enum MatrixKernels {
                 let row = p + (r0 + j) * n
                 for k in 0..<n { panel[k * panelRows + j] = row[k] }
             }
-        case .f16, .bf16:
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tb in
-                let tmp = tb.baseAddress!
-                for j in 0..<count {
-                    w.row(r0 + j, into: tmp)
-                    for k in 0..<n { panel[k * panelRows + j] = tmp[k] }
-                }
-            }
         }
     }
 
@@ -164,17 +156,6 @@ enum MatrixKernels {
         case let .groups(g):
             for t in 0..<tokens {
                 groupedVector(g, x: x + t * n, out: out + t * rows, threads: threads)
-            }
-        case .f16, .bf16:
-            let xs = UncheckedBox(x), os = SendablePointer(out)
-            parallelFor(rows, threads: threads) { range in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { tb in
-                    let tmp = tb.baseAddress!
-                    for r in range {
-                        w.row(r, into: tmp)
-                        for t in 0..<tokens { os.p[t * rows + r] = Kernels.dot(xs.value + t * n, tmp, n: n) }
-                    }
-                }
             }
         }
     }

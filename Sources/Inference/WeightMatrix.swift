@@ -21,11 +21,12 @@ typealias FloatBuffer = AlignedBuffer<Float>
 /// A weight matrix, row-major with one output per row (GGML: `dimensions = [columns, rows]`), held in the
 /// form its kernels read fastest and remembering the activation grid its source type implies.
 ///
-/// - F32 and F16/BF16 tensors are read in place from the source (a memory-mapped GGUF stays mapped).
+/// - F32 tensors are read in place from the source (a memory-mapped GGUF stays mapped).
 /// - Block-quantized tensors are repacked at load into one signed byte per weight plus a scale (and an
 ///   offset) per group of 16 or 32 (``GroupCodeLayout``): a decode step streams about 1.1–1.3 bytes per
 ///   weight, and a batch decodes 16-row panels to F32 once and reuses them for every token.
-/// - Other types are decoded to F32.
+/// - Other types (F16, BF16, the ternary types) are decoded to F32 at load; F32 holds them exactly, and
+///   their activations are still rounded to the type's grid.
 public struct WeightMatrix: @unchecked Sendable {
     public let name: String
     public let rows: Int
@@ -35,8 +36,6 @@ public struct WeightMatrix: @unchecked Sendable {
 
     enum Storage {
         case f32(UnsafePointer<Float>)
-        case f16(UnsafePointer<UInt16>)
-        case bf16(UnsafePointer<UInt16>)
         case groups(GroupedRows)
     }
 
@@ -64,14 +63,6 @@ public struct WeightMatrix: @unchecked Sendable {
         switch info.type {
         case .f32 where Int(bitPattern: base) % 4 == 0:
             storage = .f32(base.assumingMemoryBound(to: Float.self))
-            owners = [source]
-            return
-        case .f16 where Int(bitPattern: base) % 2 == 0:
-            storage = .f16(base.assumingMemoryBound(to: UInt16.self))
-            owners = [source]
-            return
-        case .bf16 where Int(bitPattern: base) % 2 == 0:
-            storage = .bf16(base.assumingMemoryBound(to: UInt16.self))
             owners = [source]
             return
         default:
@@ -145,8 +136,6 @@ public struct WeightMatrix: @unchecked Sendable {
         let n = columns
         switch storage {
         case let .f32(w): out.update(from: w + r * n, count: n)
-        case let .f16(w): HalfPrecision.convertFromFP16(w + r * n, out, count: n)
-        case let .bf16(w): HalfPrecision.convertFromBF16(w + r * n, out, count: n)
         case let .groups(g): g.decodeRow(r, into: out)
         }
     }
