@@ -60,13 +60,10 @@ public struct WeightMatrix: @unchecked Sendable {
         guard columns % info.type.blockSize == 0, bytes.count >= rowBytes * rows, let base = bytes.baseAddress else {
             throw .unsupportedTensorType(tensor: name, type: info.type)
         }
-        switch info.type {
-        case .f32 where Int(bitPattern: base) % 4 == 0:
+        if info.type == .f32, Int(bitPattern: base) % 4 == 0 {
             storage = .f32(base.assumingMemoryBound(to: Float.self))
             owners = [source]
             return
-        default:
-            break
         }
         let src = UncheckedBox(base)
         let type = info.type

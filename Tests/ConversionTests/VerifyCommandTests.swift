@@ -18,15 +18,20 @@ struct VerifyCommandTests {
         #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "The capital of France is Paris.")
     }
 
+    /// tiny-llama converted to F32 and quantized to Q4_0 in `folder`, and a text of 40 copies of `sentence`.
+    static func tinyLlama(in folder: TemporaryFolder, text sentence: String) throws -> (fixture: URL, f32: URL, q4: URL, text: URL) {
+        let fixture = TestEnvironment.fixtures.appendingPathComponent("tiny-llama")
+        let f32 = folder.file("f32.gguf"), q4 = folder.file("q4.gguf"), text = folder.file("text.txt")
+        _ = try Converter.convert(ConversionOptions(checkpoint: fixture, output: f32, outputType: .f32, threads: 2))
+        _ = try Quantize.run(QuantizeOptions(input: f32, output: q4, fileType: .q4_0, threads: 2))
+        try String(repeating: sentence, count: 40).write(to: text, atomically: true, encoding: .utf8)
+        return (fixture, f32, q4, text)
+    }
+
     @Test("verify reports statistics as JSON and its gates set the exit code")
     func verify() throws {
         let folder = TemporaryFolder()
-        let fixture = TestEnvironment.fixtures.appendingPathComponent("tiny-llama")
-        let f32 = folder.file("f32.gguf"), q4 = folder.file("q4.gguf")
-        _ = try Converter.convert(ConversionOptions(checkpoint: fixture, output: f32, outputType: .f32, threads: 2))
-        _ = try Quantize.run(QuantizeOptions(input: f32, output: q4, fileType: .q4_0, threads: 2))
-        let text = folder.file("text.txt")
-        try String(repeating: "The quick brown fox jumps over the lazy dog 1234 times. ", count: 40).write(to: text, atomically: true, encoding: .utf8)
+        let (fixture, f32, q4, text) = try Self.tinyLlama(in: folder, text: "The quick brown fox jumps over the lazy dog 1234 times. ")
         let args = ["verify", q4.path, f32.path, "--reference", f32.path, "--text", text.path, "--ctx", "64", "--threads", "2", "--json"]
         var r = try run(TestEnvironment.kiln.path, args)
         #expect(r.status == 0, "\(r.stderr)")
@@ -50,12 +55,7 @@ struct VerifyCommandTests {
     @Test("A checkpoint folder as the reference gives the statistics of its F32 conversion")
     func checkpointReference() throws {
         let folder = TemporaryFolder()
-        let fixture = TestEnvironment.fixtures.appendingPathComponent("tiny-llama")
-        let f32 = folder.file("f32.gguf"), q4 = folder.file("q4.gguf")
-        _ = try Converter.convert(ConversionOptions(checkpoint: fixture, output: f32, outputType: .f32, threads: 2))
-        _ = try Quantize.run(QuantizeOptions(input: f32, output: q4, fileType: .q4_0, threads: 2))
-        let text = folder.file("text.txt")
-        try String(repeating: "Pack my box with five dozen liquor jugs, 42 times over. ", count: 40).write(to: text, atomically: true, encoding: .utf8)
+        let (fixture, f32, q4, text) = try Self.tinyLlama(in: folder, text: "Pack my box with five dozen liquor jugs, 42 times over. ")
         func stats(_ reference: String, cache: String? = nil) throws -> [String: Any] {
             var args = ["verify", q4.path, "--reference", reference, "--text", text.path, "--ctx", "64", "--threads", "2", "--json"]
             if let cache { args += ["--cache", cache] }
