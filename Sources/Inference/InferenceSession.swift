@@ -22,6 +22,10 @@ public final class InferenceSession {
     public var threads: Int
     /// Number of positions already in the cache.
     public private(set) var position = 0
+    /// Called during ``evaluate(_:logitsFrom:)`` with each intermediate result, named as llama.cpp names the
+    /// tensor and its operation (`attn_norm-3.MUL`, `Qcur-3.ROPE`, `result_output.MUL_MAT`), rows of
+    /// token-major floats: for comparing a run with llama.cpp's value by value (`kiln-bench trace`).
+    public var trace: ((_ name: String, _ values: UnsafeBufferPointer<Float>) -> Void)?
 
     /// Keys in panels of 16 positions, `[layer][kvHead][position / 16][d][position % 16]`.
     private let keyCache: FloatBuffer
@@ -109,9 +113,31 @@ public final class InferenceSession {
         capacity = n
     }
 
+    /// Where llama.cpp's batch splitting would put a call's tokens: one sequence's share of a micro-batch
+    /// (ubatch) that takes the same number of tokens from each of `sequences` sequences, this one at index
+    /// `sequence`. llama.cpp's kernels choose their order from the ubatch's shape (tokens per sequence for
+    /// attention, total tokens for the leftover rows of repacked products), so reproducing its results for
+    /// llama-perplexity's multi-sequence batches needs it.
+    public struct MicroBatch: Sendable, Equatable {
+        public var sequence: Int
+        public var sequences: Int
+        public init(sequence: Int, sequences: Int) {
+            self.sequence = sequence
+            self.sequences = sequences
+        }
+        /// A ubatch of this sequence alone.
+        public static let alone = MicroBatch(sequence: 0, sequences: 1)
+    }
+
+    /// The micro-batch of the call in progress.
+    private var microBatch = MicroBatch.alone
+    /// Tokens of the call in progress.
+    private var callTokens = 0
+
     /// Evaluates `tokens` at the next positions, appending their keys and values to the cache, and returns
     /// the logits of the tokens at indices `logitsFrom...` as rows of `vocabularySize` floats.
-    public func evaluate(_ tokens: [Int32], logitsFrom: Int? = nil) throws(InferenceError) -> [Float] {
+    public func evaluate(_ tokens: [Int32], logitsFrom: Int? = nil, microBatch: MicroBatch = .alone) throws(InferenceError) -> [Float] {
+        self.microBatch = microBatch
         let c = model.configuration
         let from = logitsFrom ?? max(0, tokens.count - 1)
         guard position + tokens.count <= contextLength else {
@@ -123,6 +149,7 @@ public final class InferenceSession {
         guard from >= 0, from <= tokens.count else { throw .invalidArgument("logitsFrom \(from) out of range") }
         let n = tokens.count
         if n == 0 { return [] }
+        callTokens = n
         reserve(n)
         let e = c.embeddingLength
         for (i, t) in tokens.enumerated() {
@@ -144,7 +171,9 @@ public final class InferenceSession {
         let vocab = c.vocabularySize
         return [Float](unsafeUninitializedCapacity: nOut * vocab) { buf, count in
             let out = buf.baseAddress!
+            traced("result_norm.MUL", xn.pointer, nOut * e)
             project(xn.pointer, tokens: nOut, model.output, into: out, rounded: xr.pointer)
+            traced("result_output.MUL_MAT", out, nOut * vocab)
             if let cap = c.finalLogitSoftcap {
                 let inv = 1 / cap
                 for i in 0..<(nOut * vocab) { out[i] = cap * tanhf(out[i] * inv) }
@@ -156,7 +185,9 @@ public final class InferenceSession {
     /// `out = round_grid(input) · Wᵀ`; `rounded` is scratch for the rounded activations.
     private func project(_ input: UnsafeMutablePointer<Float>, tokens n: Int, _ w: WeightMatrix,
                          into out: UnsafeMutablePointer<Float>, rounded: UnsafeMutablePointer<Float>) {
-        w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads)
+        // The output projection sees only the rows whose logits are wanted; llama.cpp selects them the same way.
+        let ubatch = GGMLOrder.Placement(tokens: microBatch.sequences * n, first: microBatch.sequence * n)
+        w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads, placement: ubatch)
     }
 
     /// Copies columns `from..<from+width` of `n` rows of `stride` floats into a dense `[n][width]` buffer.
@@ -207,10 +238,7 @@ public final class InferenceSession {
                 let gr = gp.p + t * stride, ur = up.p + t * stride, o = op.p + t * f
                 switch activation {
                 case .silu:
-                    for i in 0..<f {
-                        let a = gr[i]
-                        o[i] = a / (1 + expf(-a)) * ur[i]
-                    }
+                    GGMLOrder.swiglu(gr, ur, count: f, into: o)
                 case .geluTanh:
                     // 0.5·a·(1 + tanh(√(2/π)·(a + 0.044715·a³)))
                     let k0: Float = 0.7978845608028654, k1: Float = 0.044715
@@ -223,6 +251,11 @@ public final class InferenceSession {
         }
     }
 
+    @inline(__always)
+    private func traced(_ name: @autoclosure () -> String, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        if let trace { trace(name(), UnsafeBufferPointer(start: p, count: count)) }
+    }
+
     private func forwardLayer(_ li: Int, _ layer: TransformerLayer, _ n: Int) {
         let c = model.configuration
         let e = c.embeddingLength, hd = c.headDimension
@@ -231,11 +264,15 @@ public final class InferenceSession {
         for t in 0..<n {
             Kernels.rmsNorm(x + t * e, weight: layer.attentionNorm, n: e, epsilon: c.rmsEpsilon, into: xn + t * e)
         }
+        traced("attn_norm-\(li).MUL", xn, n * e)
         switch layer.attention {
         case let .separate(query, key, value):
             project(xn, tokens: n, query, into: q.pointer, rounded: xr)
             project(xn, tokens: n, key, into: k.pointer, rounded: xr)
             project(xn, tokens: n, value, into: v.pointer, rounded: xr)
+            traced("Qcur-\(li).MUL_MAT", q.pointer, n * qDim)
+            traced("Kcur-\(li).MUL_MAT", k.pointer, n * kvDim)
+            traced("Vcur-\(li).MUL_MAT", v.pointer, n * kvDim)
         case let .fused(qkv):
             let width = qDim + 2 * kvDim
             project(xn, tokens: n, qkv, into: fused.pointer, rounded: xr)
@@ -251,6 +288,8 @@ public final class InferenceSession {
         let table = ropeTableOfLayer[li]
         applyRope(q.pointer, heads: c.headCount, n: n, table: table)
         applyRope(k.pointer, heads: c.headCountKV, n: n, table: table)
+        traced("Qcur-\(li).ROPE", q.pointer, n * qDim)
+        traced("Kcur-\(li).ROPE", k.pointer, n * kvDim)
         let kvHeads = c.headCountKV, ctx = contextLength
         let kc = keyCache.pointer + li * kvHeads * keyBlocks * hd * 16
         let vc = valueCache.pointer + li * kvHeads * valueBlocks * ctx * 16
@@ -268,23 +307,32 @@ public final class InferenceSession {
             }
         }
         attention(li, n: n)
+        traced("kqv_out-\(li).RESHAPE", att.pointer, n * qDim)
         project(att.pointer, tokens: n, layer.attentionOutput, into: xn, rounded: xr)
+        traced("attn_out-\(li).MUL_MAT", xn, n * e)
         addResidual(xn, norm: layer.postAttentionNorm, n: n)
+        traced("ffn_inp-\(li).ADD", x, n * e)
         for t in 0..<n {
             Kernels.rmsNorm(x + t * e, weight: layer.feedForwardNorm, n: e, epsilon: c.rmsEpsilon, into: xn + t * e)
         }
+        traced("ffn_norm-\(li).MUL", xn, n * e)
         let f = c.feedForwardLength
         switch layer.feedForward {
         case let .separate(gate, up):
             project(xn, tokens: n, gate, into: g.pointer, rounded: xr)
             project(xn, tokens: n, up, into: u.pointer, rounded: xr)
+            traced("ffn_gate-\(li).MUL_MAT", g.pointer, n * f)
+            traced("ffn_up-\(li).MUL_MAT", u.pointer, n * f)
             gatedActivation(gate: g.pointer, up: u.pointer, stride: f, n: n, into: g.pointer)
         case let .fused(gateUp):
             project(xn, tokens: n, gateUp, into: fused.pointer, rounded: xr)
             gatedActivation(gate: fused.pointer, up: fused.pointer + f, stride: 2 * f, n: n, into: g.pointer)
         }
+        traced("ffn_swiglu-\(li).SWIGLU", g.pointer, n * f)
         project(g.pointer, tokens: n, layer.down, into: xn, rounded: xr)
+        traced("ffn_out-\(li).MUL_MAT", xn, n * e)
         addResidual(xn, norm: layer.postFeedForwardNorm, n: n)
+        traced("l_out-\(li).ADD", x, n * e)
     }
 
     private func applyRope(_ p: UnsafeMutablePointer<Float>, heads: Int, n: Int, table: Int) {
@@ -302,14 +350,12 @@ public final class InferenceSession {
                         case .interleaved:
                             for i in 0..<half {
                                 let x0 = v[2 * i], x1 = v[2 * i + 1]
-                                v[2 * i] = x0 * cs[i] - x1 * sn[i]
-                                v[2 * i + 1] = x0 * sn[i] + x1 * cs[i]
+                                (v[2 * i], v[2 * i + 1]) = Self.rotate(x0, x1, cs[i], sn[i])
                             }
                         case .neox:
                             for i in 0..<half {
                                 let x0 = v[i], x1 = v[i + half]
-                                v[i] = x0 * cs[i] - x1 * sn[i]
-                                v[i + half] = x0 * sn[i] + x1 * cs[i]
+                                (v[i], v[i + half]) = Self.rotate(x0, x1, cs[i], sn[i])
                             }
                         }
                     }
@@ -318,18 +364,35 @@ public final class InferenceSession {
         }
     }
 
+    /// One rotary pair as ggml's compiled `rotate_pairs` rounds it: GCC contracts `x0·cos − x1·sin` and
+    /// `x0·sin + x1·cos` into one FMA each, the first product fused and the second rounded.
+    @inline(__always)
+    static func rotate(_ x0: Float, _ x1: Float, _ cos: Float, _ sin: Float) -> (Float, Float) {
+        ((-(x1 * sin)).addingProduct(x0, cos), (x1 * cos).addingProduct(x0, sin))
+    }
+
     /// Causal attention of the `n` new queries over the cached positions (the last `slidingWindow` of them on
-    /// sliding-window layers), scores scaled and optionally soft-capped.
+    /// sliding-window layers), scores scaled and optionally soft-capped, in the order of ggml's tiled CPU flash
+    /// attention: keys in tiles of 64 absolute positions; per tile and query, scores `q·k` (one FMA chain over
+    /// the head dimension), scaled, masked; the running maximum M and sum S updated (`expf(M_old − M)`
+    /// rescales S and the output when M grows), probabilities `exp(s − M)` by ggml's vector exp with each
+    /// 16-key group summed as `_mm512_reduce_add_ps` and the groups in double; then the output chain continues
+    /// over the tile's keys, `o += p·v`. Finally `o · (1/S)`.
     ///
-    /// One task per (head, block of 6 queries): a score tile over the keys the block sees, a softmax per
-    /// query over its own keys (others get probability +0), and an output tile `P · V`. A query's result is
-    /// the same alone as in a block (see ``AttentionKernels``).
+    /// One task per (head, block of 6 queries); a query's result does not depend on its block.
     private func attention(_ li: Int, n: Int) {
+        // ggml attends key by key when a micro-batch has fewer than 64 tokens per sequence. A lone token is
+        // Kiln's decoding, which does not follow llama.cpp's order anyway: it keeps the tiles' F32 accumulation.
+        if n < Self.queryTile, n > 1 || microBatch.sequences > 1 {
+            attentionPerKey(li, n: n)
+            return
+        }
         let c = model.configuration
         let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
         let qDim = heads * hd
-        let scale = c.attentionScale
         let softcap = c.attentionLogitSoftcap
+        // With a soft-cap, ggml folds 1/cap into the scale: cap · tanh(s · (scale/cap)).
+        let scoreScale = softcap.map { c.attentionScale / $0 } ?? c.attentionScale
         let window = c.slidingLayers[li] ? c.slidingWindow : nil
         let kb = keyBlocks, vb = valueBlocks, ctx = contextLength
         let kc = SendablePointer(keyCache.pointer + li * c.headCountKV * kb * hd * 16)
@@ -338,10 +401,9 @@ public final class InferenceSession {
         let start = position
         let rowsPerBlock = AttentionKernels.blockRows
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
-        // Score rows hold the block's keys rounded up to 32, plus 8 for the softmax's last chunk.
-        let ld = (start + n + 31) / 32 * 32 + 8
+        let tile = Self.keyTile
         parallelFor(heads * blocks, threads: threads) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowsPerBlock * ld + 8) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowsPerBlock * tile) { scratch in
                 let s = scratch.baseAddress!
                 for task in range {
                     // Blocks of a head alternate from both ends, so contiguous task ranges get similar work.
@@ -350,29 +412,123 @@ public final class InferenceSession {
                     let t0 = b * rowsPerBlock, rows = min(rowsPerBlock, n - t0)
                     let kvh = h / group
                     let hi = start + t0 + rows
-                    // The block's first key (its first query's), down to a panel boundary.
-                    let base = (window.map { max(0, start + t0 + 1 - $0) } ?? 0) / 16 * 16
-                    let width = hi - base
-                    AttentionKernels.product(qp.p + t0 * qDim + h * hd, ldx: qDim, rows: rows, n: hd,
-                                             panels: kc.p + (kvh * kb + base / 16) * hd * 16, panelStride: hd * 16, ldp: 16,
-                                             c: s, ldc: ld, columns: width)
-                    var inverse = SIMD8<Float>()
-                    for t in 0..<rows {
-                        let len = start + t0 + t + 1
-                        let lo = window.map { max(0, len - $0) } ?? 0
-                        let row = s + t * ld
-                        let sum = AttentionKernels.softmax(row + (lo - base), count: len - lo, scale: scale, softcap: softcap)
-                        inverse[t] = 1 / sum
-                        row.update(repeating: 0, count: lo - base)
-                        (row + (len - base)).update(repeating: 0, count: width - (len - base))
-                    }
+                    let lo = window.map { max(0, start + t0 + 1 - $0) } ?? 0
                     let out = op.p + t0 * qDim + h * hd
-                    AttentionKernels.product(s, ldx: ld, rows: rows, n: width, panels: vc.p + (kvh * vb * ctx + base) * 16,
-                                             panelStride: ctx * 16, ldp: 16, c: out, ldc: qDim, columns: hd)
+                    for t in 0..<rows { (out + t * qDim).update(repeating: 0, count: hd) }
+                    var maxima = [Float](repeating: -.infinity, count: rowsPerBlock)
+                    var sums = [Float](repeating: 0, count: rowsPerBlock)
+                    var first = lo / tile * tile
+                    while first < hi {
+                        let width = min(tile, hi - first)
+                        AttentionKernels.product(qp.p + t0 * qDim + h * hd, ldx: qDim, rows: rows, n: hd,
+                                                 panels: kc.p + (kvh * kb + first / 16) * hd * 16, panelStride: hd * 16, ldp: 16,
+                                                 c: s, ldc: tile, columns: width)
+                        let padded = (width + 15) / 16 * 16
+                        for t in 0..<rows {
+                            let row = s + t * tile
+                            let len = start + t0 + t + 1
+                            let from = window.map { max(0, len - $0) } ?? 0
+                            var tileMax = -Float.infinity
+                            for j in 0..<width {
+                                let key = first + j
+                                if key < from || key >= len {
+                                    row[j] = -.infinity
+                                } else {
+                                    var v = row[j] * scoreScale
+                                    if let cap = softcap { v = tanhf(v) * cap }
+                                    row[j] = v
+                                    tileMax = max(tileMax, v)
+                                }
+                            }
+                            if tileMax == -.infinity {
+                                row.update(repeating: 0, count: width)
+                                continue
+                            }
+                            // ggml's tile is 64 keys wide, padded with −∞: the last 16-key group is whole.
+                            (row + width).update(repeating: -.infinity, count: padded - width)
+                            let mOld = maxima[t], mNew = max(mOld, tileMax)
+                            if mNew > mOld {
+                                let ms = expf(mOld - mNew)
+                                let o = out + t * qDim
+                                for d in 0..<hd { o[d] *= ms }
+                                sums[t] *= ms
+                            }
+                            maxima[t] = mNew
+                            sums[t] = Float(Double(sums[t]) + GGMLOrder.softmaxTile(row, count: padded, max: mNew))
+                        }
+                        AttentionKernels.product(s, ldx: tile, rows: rows, n: width, panels: vc.p + (kvh * vb * ctx + first) * 16,
+                                                 panelStride: ctx * 16, ldp: 16, c: out, ldc: qDim, columns: hd, accumulate: true)
+                        first += tile
+                    }
                     for t in 0..<rows {
-                        let o = out + t * qDim, inv = inverse[t]
+                        let o = out + t * qDim, inv = sums[t] == 0 ? 0 : 1 / sums[t]
                         for d in 0..<hd { o[d] *= inv }
                     }
+                }
+            }
+        }
+    }
+
+    /// Keys per attention tile (ggml's `GGML_FA_TILE_KV`).
+    static let keyTile = 64
+    /// Queries per attention tile (ggml's `GGML_FA_TILE_Q`): with fewer tokens per sequence in a micro-batch,
+    /// ggml attends key by key.
+    static let queryTile = 64
+
+    /// Attention for calls of fewer than ``queryTile`` tokens, in the order of ggml's per-key flash attention:
+    /// the query rounded to F16; for each visible key in increasing position, its score an F16 dot product
+    /// (four 16-lane FMA chains, folded (0+2)+(1+3), then ``GGMLOrder/sum16(_:)``, in double), scaled and
+    /// optionally soft-capped; a new maximum M rescales the F16 output accumulator by `expf(M_old − M)`, and
+    /// `o = f16(o + v·expf(s − M))` (an FMA rounded to F16 per key); `S = S·ms + vs` as one FMA. Finally
+    /// `o · (1/S)` in F32. With an F32 cache, as ggml with F32 K/V, nothing is rounded to F16.
+    private func attentionPerKey(_ li: Int, n: Int) {
+        let c = model.configuration
+        let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
+        let qDim = heads * hd
+        let softcap = c.attentionLogitSoftcap
+        let scoreScale = softcap.map { c.attentionScale / $0 } ?? c.attentionScale
+        let window = c.slidingLayers[li] ? c.slidingWindow : nil
+        let kb = keyBlocks, vb = valueBlocks, ctx = contextLength
+        let kc = SendablePointer(keyCache.pointer + li * c.headCountKV * kb * hd * 16)
+        let vc = SendablePointer(valueCache.pointer + li * c.headCountKV * vb * ctx * 16)
+        let qp = SendablePointer(q.pointer), op = SendablePointer(att.pointer)
+        let start = position
+        let half = cachePrecision == .f16
+        @inline(__always) func round(_ v: Float) -> Float { half ? Float(Float16(v)) : v }
+        parallelFor(heads * n, threads: threads) { range in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 3 * hd) { scratch in
+                let qh = scratch.baseAddress!, key = qh + hd, acc = key + hd
+                for task in range {
+                    let h = task / n, t = task % n, kvh = h / group
+                    let qrow = qp.p + t * qDim + h * hd
+                    for d in 0..<hd { qh[d] = round(qrow[d]) }
+                    acc.update(repeating: 0, count: hd)
+                    var m = -Float.infinity, sum: Float = 0
+                    let len = start + t + 1
+                    let from = window.map { max(0, len - $0) } ?? 0
+                    for p in from..<len {
+                        let kp = kc.p + (kvh * kb + p / 16) * hd * 16 + p % 16
+                        for d in 0..<hd { key[d] = kp[d * 16] }
+                        var score = GGMLOrder.dotF16(key, qh, count: hd) * scoreScale
+                        if let cap = softcap { score = cap * tanhf(score) }
+                        var ms: Float = 1, vs: Float = 1
+                        if score > m {
+                            let old = m
+                            m = score
+                            ms = expf(old - m)
+                            for d in 0..<hd { acc[d] = round(acc[d] * ms) }
+                        } else {
+                            vs = expf(score - m)
+                        }
+                        let vp = vc.p + kvh * vb * ctx * 16 + p * 16
+                        for d in 0..<hd {
+                            acc[d] = round(acc[d].addingProduct(vp[(d / 16) * ctx * 16 + d % 16], vs))
+                        }
+                        sum = vs.addingProduct(sum, ms)
+                    }
+                    let inv: Float = sum == 0 ? 0 : 1 / sum
+                    let o = op.p + t * qDim + h * hd
+                    for d in 0..<hd { o[d] = acc[d] * inv }
                 }
             }
         }

@@ -12,9 +12,14 @@ public enum LogitsCache {
     static let magic = Array("KILNLPC1".utf8)
     static let headerSize = 8 + 4 + 32 + 32 + 8 + 8
 
+    /// Names the forward pass's arithmetic; part of every key, so logits computed by an earlier, differently
+    /// rounded forward pass are a miss rather than silently reused. Change it whenever results change.
+    static let arithmetic = "ggml CPU order (AVX-512 build): tinyBLAS F32/F16/Q0 products, tiled flash attention"
+
     /// The cache key of `tokens` evaluated with `contextLength`.
     public static func key(tokens: [Int32], contextLength: Int) -> [UInt8] {
         var d = SHA256Digest()
+        Array(arithmetic.utf8).withUnsafeBytes { d.update($0) }
         withUnsafeBytes(of: UInt32(contextLength).littleEndian) { d.update($0) }
         tokens.withUnsafeBytes { d.update($0) }
         return d.finalize()

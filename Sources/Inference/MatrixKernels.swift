@@ -109,10 +109,22 @@ enum MatrixKernels {
     /// per output in k order, started from +0.
     @inline(__always)
     static func tile6x16(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>, ldp: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int) {
+                         c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int, accumulate: Bool = false) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        if accumulate {
+            // Continue each output's chain from its stored value (only the first `columns` of each row are read).
+            @inline(__always) func get(_ t: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+                guard t < rows else { return (SIMD8(), SIMD8()) }
+                if columns == 16 { return (load8(c + t * ldc, 0), load8(c + t * ldc, 8)) }
+                var lo = SIMD8<Float>(), hi = SIMD8<Float>()
+                for j in 0..<columns { if j < 8 { lo[j] = c[t * ldc + j] } else { hi[j - 8] = c[t * ldc + j] } }
+                return (lo, hi)
+            }
+            (c00, c01) = get(0); (c10, c11) = get(1); (c20, c21) = get(2)
+            (c30, c31) = get(3); (c40, c41) = get(4); (c50, c51) = get(5)
+        }
         let last = rows - 1
         let x0 = x, x1 = x + min(1, last) * ldx, x2 = x + min(2, last) * ldx
         let x3 = x + min(3, last) * ldx, x4 = x + min(4, last) * ldx, x5 = x + min(5, last) * ldx

@@ -19,14 +19,36 @@ public enum Perplexity {
         return (Array(tokens[0..<(chunks * contextLength)]), chunks)
     }
 
-    /// Evaluates chunk `i` of `tokens` and calls `body` with the logits of positions `first…n_ctx−1`.
-    static func evaluateChunk<R>(_ session: InferenceSession, tokens: [Int32], chunk i: Int, contextLength n: Int,
+    /// How llama-perplexity has llama.cpp evaluate chunk `i` of `chunks`: it decodes `n_seq = 2048 / n_ctx`
+    /// chunks per batch (its default batch of 2048 tokens) as separate sequences, and llama.cpp splits the
+    /// batch into micro-batches of at most 512 tokens taking the same number from each sequence (512 / the
+    /// sequences in the batch; with one sequence per batch, plain runs of 512). Returns the chunk's position
+    /// ranges in evaluation order and its place in each micro-batch.
+    static func microBatches(chunk i: Int, chunks: Int, contextLength n: Int) -> (pieces: [Range<Int>], placement: InferenceSession.MicroBatch) {
+        let batch = 2048, ubatch = 512
+        let parallel = max(1, batch / n)
+        let sequences = min(parallel, chunks - i / parallel * parallel)
+        let step = max(1, ubatch / sequences)
+        let pieces = stride(from: 0, to: n, by: step).map { $0..<min(n, $0 + step) }
+        return (pieces, InferenceSession.MicroBatch(sequence: i % parallel, sequences: sequences))
+    }
+
+    /// Evaluates chunk `i` of `chunks` in `tokens`, in llama-perplexity's micro-batches, and calls `body` with
+    /// the logits of positions `first…n_ctx−1`.
+    static func evaluateChunk<R>(_ session: InferenceSession, tokens: [Int32], chunk i: Int, chunks: Int, contextLength n: Int,
                                  _ body: (UnsafePointer<Float>) -> R) throws(InferenceError) -> R {
         let c = session.model.configuration
         var chunk = Array(tokens[(i * n)..<((i + 1) * n)])
         if c.addsBOS, let bos = c.bosToken { chunk[0] = bos }
         session.reset()
-        let logits = try session.evaluate(chunk, logitsFrom: n / 2)
+        let first = n / 2
+        let (pieces, placement) = microBatches(chunk: i, chunks: chunks, contextLength: n)
+        var logits: [Float] = []
+        for piece in pieces {
+            let from = min(piece.count, max(0, first - piece.lowerBound))
+            let part = try session.evaluate(Array(chunk[piece]), logitsFrom: from, microBatch: placement)
+            if logits.isEmpty { logits = part } else { logits += part }
+        }
         return logits.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 
@@ -43,7 +65,7 @@ public enum Perplexity {
         for i in 0..<chunks {
             try records.withUnsafeMutableBufferPointer { (rec: inout UnsafeMutableBufferPointer<UInt16>) throws(InferenceError) in
                 let out = SendablePointer(rec.baseAddress! + i * scored * slots)
-                try evaluateChunk(session, tokens: tokens, chunk: i, contextLength: n) { logits in
+                try evaluateChunk(session, tokens: tokens, chunk: i, chunks: chunks, contextLength: n) { logits in
                     let l = UncheckedBox(logits)
                     parallelFor(scored, threads: threads) { r in
                         for j in r {
@@ -71,7 +93,7 @@ public enum Perplexity {
         let session = InferenceSession(model: model, contextLength: n, threads: threads)
         var acc = KLDAccumulator()
         for i in 0..<ref.chunkCount {
-            let results = try evaluateChunk(session, tokens: ref.tokens, chunk: i, contextLength: n) { logits in
+            let results = try evaluateChunk(session, tokens: ref.tokens, chunk: i, chunks: ref.chunkCount, contextLength: n) { logits in
                 let l = UncheckedBox(logits)
                 return ref.records.withUnsafeBufferPointer { rec in
                     let base = UncheckedBox(rec.baseAddress! + i * scored * slots)
@@ -104,7 +126,7 @@ public enum Perplexity {
         let session = InferenceSession(model: model, contextLength: n, threads: threads)
         var nll = 0.0
         for i in 0..<chunks {
-            nll += try evaluateChunk(session, tokens: tokens, chunk: i, contextLength: n) { logits in
+            nll += try evaluateChunk(session, tokens: tokens, chunk: i, chunks: chunks, contextLength: n) { logits in
                 var s = 0.0
                 for j in 0..<scored {
                     let row = logits + j * vocab

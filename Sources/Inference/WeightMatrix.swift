@@ -40,7 +40,10 @@ public struct WeightMatrix: @unchecked Sendable {
     }
 
     let storage: Storage
-    /// Keeps the memory `storage` points into alive.
+    /// The tensor's bytes as stored in the source (GGML blocks, row-major), read in place by the batch
+    /// kernels that follow llama.cpp's order for block types (``GGMLOrder``); nil for types decoded at load.
+    let blocks: UnsafeRawPointer?
+    /// Keeps the memory `storage` and `blocks` point into alive.
     private let owners: [AnyObject]
 
     /// Loads tensor `name` of `source`, checking its GGML dimensions against `[columns, rows]`.
@@ -62,6 +65,7 @@ public struct WeightMatrix: @unchecked Sendable {
         }
         if info.type == .f32, Int(bitPattern: base) % 4 == 0 {
             storage = .f32(base.assumingMemoryBound(to: Float.self))
+            blocks = base
             owners = [source]
             return
         }
@@ -78,7 +82,8 @@ public struct WeightMatrix: @unchecked Sendable {
                 try? g.decodeRows(type, source: src.value, rowBytes: rowBytes, rows: r)
             }
             storage = .groups(g)
-            owners = [g]
+            blocks = base
+            owners = [g, source]
             return
         }
         let buffer = FloatBuffer(count: rows * columns)
@@ -95,6 +100,7 @@ public struct WeightMatrix: @unchecked Sendable {
                                       destination: dst.p + r.lowerBound * cols)
         }
         storage = .f32(UnsafePointer(buffer.pointer))
+        blocks = nil
         owners = [buffer]
     }
 
@@ -111,7 +117,13 @@ public struct WeightMatrix: @unchecked Sendable {
     /// matrix applied to a batch, with activations first rounded to the grid llama.cpp's CPU backend would
     /// use for this weight type. `scratch` holds at least `tokens · columns` floats.
     func apply(_ input: UnsafePointer<Float>, tokens n: Int, into out: UnsafeMutablePointer<Float>,
-               scratch: UnsafeMutablePointer<Float>, threads: Int) {
+               scratch: UnsafeMutablePointer<Float>, threads: Int, placement: GGMLOrder.Placement = .alone) {
+        // llama.cpp multiplies micro-batches of two tokens or more with its matrix kernels, single tokens with
+        // dot products; Kiln follows the former in llama.cpp's order and keeps its own kernel for the latter.
+        if max(placement.tokens, n) >= 2,
+           GGMLOrder.apply(self, input, tokens: n, out: out, scratch: scratch, threads: threads, placement: placement) {
+            return
+        }
         var src = input
         if grid != .f32 {
             let cols = columns, grid = grid
