@@ -13,19 +13,19 @@ struct AttentionKernelTests {
         var worst = 0, at: Float = 0
         var i = 0
         while i < xs.count {
-            var v = SIMD8<Float>(repeating: 0)
-            for l in 0..<8 where i + l < xs.count { v[l] = xs[i + l] }
-            let e = AttentionKernels.exp(v)
-            for l in 0..<8 where i + l < xs.count {
+            var v = SIMD16<Float>(repeating: 0)
+            for l in 0..<16 where i + l < xs.count { v[l] = xs[i + l] }
+            let e = GGMLOrder.exp(v)
+            for l in 0..<16 where i + l < xs.count {
                 let u = ulps(e[l], expf(xs[i + l]))
                 if u > worst { worst = u; at = xs[i + l] }
             }
-            i += 8
+            i += 16
         }
         return (worst, at)
     }
 
-    @Test("The vector exp is within 2 ulp of expf for softmax arguments (0 down to -100)")
+    @Test("ggml's vector exp is within 2 ulp of expf for softmax arguments (0 down to -100)")
     func expSweep() {
         // A dense sweep: 2 million points over [-100, 0].
         let count = 2_000_000
@@ -36,10 +36,14 @@ struct AttentionKernelTests {
         // Small arguments, where the result is close to 1.
         let small = (0...100_000).map { -Float($0) * 1e-6 }
         #expect(Self.maxUlps(small).0 <= 2)
-        #expect(AttentionKernels.exp(SIMD8(repeating: 0)) == SIMD8(repeating: 1))
+        #expect(GGMLOrder.exp(SIMD16(repeating: 0)) == SIMD16(repeating: 1))
+        // Masked scores (−∞) give +0 and overflow gives +∞, as the AVX-512 form's |n| > 192 lanes do.
+        let special = GGMLOrder.exp(SIMD16(repeating: -.infinity))
+        #expect(special == SIMD16(repeating: 0) && special[0].sign == .plus)
+        #expect(GGMLOrder.exp(SIMD16(repeating: 200)) == SIMD16(repeating: .infinity))
     }
 
-    @Test("The vector exp underflows gradually as expf does, and to 0 below")
+    @Test("ggml's vector exp underflows gradually as expf does, and to 0 below")
     func expUnderflow() {
         // Subnormal results: every float in [-104, -87] at a fine step, compared to the subnormal ulp.
         let count = 1_000_000
@@ -48,9 +52,9 @@ struct AttentionKernelTests {
         print("vector exp over [-104, -87]: max \(worst) ulp from expf at \(at)")
         #expect(worst <= 2, "max \(worst) ulp at \(at)")
         for x: Float in [-104, -104.5, -110, -200, -1e4, -Float.greatestFiniteMagnitude] {
-            #expect(AttentionKernels.exp(SIMD8(repeating: x)) == SIMD8(repeating: 0), "\(x)")
+            #expect(GGMLOrder.exp(SIMD16(repeating: x)) == SIMD16(repeating: 0), "\(x)")
         }
-        #expect(AttentionKernels.exp(SIMD8(repeating: -103.2))[0] == expf(-103.2))
+        #expect(GGMLOrder.exp(SIMD16(repeating: -103.2))[0] == expf(-103.2))
     }
 
     @Test("Tiles equal the plain FMA chains, for any number of rows and columns")
@@ -82,22 +86,28 @@ struct AttentionKernelTests {
         }
     }
 
-    @Test("Softmax weights sum to the returned total, and the chunk tail is written as +0")
-    func softmax() {
-        for count in [1, 5, 8, 13, 64] {
-            var s = (0..<(count + 8)).map { Float(sin(Double($0) * 1.3)) * 10 }
-            let raw = s
-            let sum = s.withUnsafeMutableBufferPointer {
-                AttentionKernels.softmax($0.baseAddress!, count: count, scale: 0.5, softcap: nil)
-            }
-            let m = raw[0..<count].map { $0 * 0.5 }.max()!
-            var total: Float = 0
-            for i in 0..<count {
-                #expect(abs(s[i] - expf(raw[i] * 0.5 - m)) <= 2e-7)
-                total += s[i]
-            }
-            #expect(abs(total - sum) <= 1e-5 * sum)
-            for i in count..<((count + 7) / 8 * 8) { #expect(s[i] == 0 && s[i].sign == .plus) }
+    @Test("A softmax tile sums 16-key groups as _mm512_reduce_add_ps and the groups in double; masked keys give +0")
+    func softmaxTile() {
+        var s = (0..<64).map { Float(sin(Double($0) * 1.3)) * 10 }
+        for i in [3, 17, 40, 41, 63] { s[i] = -.infinity }
+        let raw = s
+        let m = raw.max()!
+        let sum = s.withUnsafeMutableBufferPointer { GGMLOrder.softmaxTile($0.baseAddress!, count: 64, max: m) }
+        var expected = 0.0
+        for g in 0..<4 {
+            var v = SIMD16<Float>()
+            for l in 0..<16 { v[l] = raw[16 * g + l] - m }
+            let e = GGMLOrder.exp(v)
+            for l in 0..<16 { #expect(s[16 * g + l] == e[l]) }
+            // The reduction tree, written out: halves, quarters, then (0 + 2) + (1 + 3).
+            let a = (0..<8).map { e[$0] + e[$0 + 8] }, b = (0..<4).map { a[$0] + a[$0 + 4] }
+            expected += Double((b[0] + b[2]) + (b[1] + b[3]))
         }
+        #expect(sum == expected)
+        for i in [3, 17, 40, 41, 63] { #expect(s[i] == 0 && s[i].sign == .plus) }
+        // The tree, not a sequential sum: values where the order shows.
+        var v = SIMD16<Float>(repeating: 1)
+        v[0] = 1e8; v[8] = -1e8
+        #expect(GGMLOrder.sum16(v) == 14)
     }
 }

@@ -63,7 +63,9 @@ struct TinyModelTests {
         let v = m.configuration.vocabularySize
         for (i, t) in toks.enumerated() {
             let l = try s.evaluate([t])
-            for j in 0..<v { #expect(abs(l[j] - batch[i * v + j]) <= 1e-4 * max(1, abs(l[j]))) }
+            // The batch (under 64 tokens) attends key by key as ggml does, with the query and the output
+            // accumulator rounded to F16; decoding accumulates in F32.
+            for j in 0..<v { #expect(abs(l[j] - batch[i * v + j]) <= 5e-4 * max(1, abs(l[j]))) }
         }
         #expect(s.position == toks.count)
     }
@@ -92,7 +94,7 @@ struct TinyModelTests {
         #expect(!message.contains("\n"))
     }
 
-    @Test("Every family's tiny fixture loads and batched evaluation equals decoding",
+    @Test("Every family's tiny fixture loads; a batch is the same split in two calls, and decoding agrees with it",
           arguments: ["qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"])
     func familyLoads(_ family: String) throws {
         let m = try TransformerModel(url: Files.url("tiny-\(family)-q8_0.gguf"), threads: 2)
@@ -100,16 +102,25 @@ struct TinyModelTests {
         let toks: [Int32] = (0..<12).map { Int32(($0 * 53 + 11) % 400) }
         let s = InferenceSession(model: m, contextLength: 16, threads: 2)
         let batch = try s.evaluate(toks, logitsFrom: 0)
+        // Micro-batches under 64 tokens attend key by key and multiply in llama.cpp's order: each output
+        // depends on its own token only, so two calls give the same bits as one.
+        s.reset()
+        let split = try s.evaluate(Array(toks[0..<5]), logitsFrom: 0) + s.evaluate(Array(toks[5...]), logitsFrom: 0)
+        #expect(split == batch, "\(family): 5 + 7 tokens")
+        // One token at a time runs Kiln's decoding kernels, which add in another order and accumulate attention
+        // in F32 where the batch (as ggml) rounds its accumulator to F16; activations rounded to the Q8_0 grid
+        // then flip now and then, hence a percent or two, not a few ulps.
         s.reset()
         let v = m.configuration.vocabularySize
         for (i, t) in toks.enumerated() {
             let l = try s.evaluate([t])
-            // Quantized weights: both paths run the same FMA chain per output, so they agree bit for bit.
-            #expect(l == Array(batch[(i * v)..<((i + 1) * v)]), "\(family) position \(i)")
+            let row = batch[(i * v)..<((i + 1) * v)]
+            let worst = zip(l, row).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            #expect(worst < 2e-2, "\(family) position \(i): decoding differs from the batch by \(worst)")
         }
     }
 
-    @Test("Past the sliding window, decoding still equals a batch bit for bit (gemma3, window 512)")
+    @Test("Past the sliding window, a batch is the same split in two calls, and decoding agrees (gemma3, window 512)")
     func slidingWindowDecoding() throws {
         let m = try TransformerModel(url: Files.url("tiny-gemma3-q8_0.gguf"), threads: 2)
         let window = try #require(m.configuration.slidingWindow)
@@ -119,11 +130,19 @@ struct TinyModelTests {
         let s = InferenceSession(model: m, contextLength: n, threads: 2)
         let from = window - 9
         let batch = try s.evaluate(toks, logitsFrom: from)
+        // Both calls have at least 64 tokens, so both take the tiled attention, windowed by position.
+        s.reset()
+        _ = try s.evaluate(Array(toks[0..<300]), logitsFrom: 300)
+        let split = try s.evaluate(Array(toks[300...]), logitsFrom: from - 300)
+        #expect(split == batch)
         s.reset()
         let v = m.configuration.vocabularySize
         for (i, t) in toks.enumerated() {
             let l = try s.evaluate([t])
-            if i >= from { #expect(l == Array(batch[((i - from) * v)..<((i - from + 1) * v)]), "position \(i)") }
+            guard i >= from else { continue }
+            let row = batch[((i - from) * v)..<((i - from + 1) * v)]
+            let worst = zip(l, row).map { abs($0 - $1) / max(1, abs($1)) }.max()!
+            #expect(worst < 1e-2, "position \(i): decoding differs from the batch by \(worst)")
         }
     }
 
