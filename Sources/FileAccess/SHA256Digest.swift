@@ -23,9 +23,9 @@ public struct SHA256Digest {
     public init() {}
 
     private mutating func compress(_ p: UnsafeRawPointer) {
-        var w = [UInt32](repeating: 0, count: 64)
+        // The message schedule lives on the stack: an array here would be a heap allocation per 64 bytes.
         Self.k.withUnsafeBufferPointer { k in
-            w.withUnsafeMutableBufferPointer { w in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
                 for i in 0..<16 { w[i] = UInt32(bigEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)) }
                 for i in 16..<64 {
                     let a = w[i - 15], b = w[i - 2]

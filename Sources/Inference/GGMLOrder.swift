@@ -211,11 +211,16 @@ enum GGMLOrder {
                              scales: UnsafeMutablePointer<Float>) {
         var b = 0
         while b < count {
-            var amax: Float = 0
-            for i in b..<(b + 32) { amax = Swift.max(amax, abs(x[i])) }
+            var m = SIMD8<Float>()
+            for i in stride(from: b, to: b + 32, by: 8) {
+                m = pointwiseMax(m, ActivationGrid.abs8(ActivationGrid.load8(x, i)))
+            }
+            let amax = m.max()
             scales[b / 32] = Float(Float16(amax / 127))
-            let id: Float = amax != 0 ? 127 / amax : 0
-            for i in b..<(b + 32) { codes[i] = (x[i] * id).rounded(.toNearestOrEven) }
+            let id = SIMD8<Float>(repeating: amax != 0 ? 127 / amax : 0)
+            for i in stride(from: b, to: b + 32, by: 8) {
+                ActivationGrid.store8(ActivationGrid.roundHalfEven(ActivationGrid.load8(x, i) * id), codes, i)
+            }
             b += 32
         }
     }
@@ -231,9 +236,10 @@ enum GGMLOrder {
             for pair in pairs {
                 let p0 = 2 * pair, p1 = min(p0 + 1, g.panels - 1)
                 let rowsA = min(16, g.rows - p0 * 16), rowsB = p1 == p0 ? 0 : min(16, g.rows - p1 * 16)
-                for (p, panel) in [(p0, a), (p1, b)] {
-                    let c = g.codes.pointer + p * n * 16
-                    for i in 0..<(n * 16) { panel[i] = Float(c[i]) }
+                let ca = g.codes.pointer + p0 * n * 16, cb = g.codes.pointer + p1 * n * 16
+                for i in 0..<(n * 16) {
+                    a[i] = Float(ca[i])
+                    b[i] = Float(cb[i])
                 }
                 var t = 0
                 while t < tokens {

@@ -403,8 +403,10 @@ public final class InferenceSession {
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
         let tile = Self.keyTile
         parallelFor(heads * blocks, threads: threads) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowsPerBlock * tile) { scratch in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowsPerBlock * (tile + 2)) { scratch in
                 let s = scratch.baseAddress!
+                // Per query of the block: the running maximum and sum.
+                let maxima = s + rowsPerBlock * tile, sums = maxima + rowsPerBlock
                 for task in range {
                     // Blocks of a head alternate from both ends, so contiguous task ranges get similar work.
                     let h = task / blocks, r = task % blocks
@@ -415,8 +417,8 @@ public final class InferenceSession {
                     let lo = window.map { max(0, start + t0 + 1 - $0) } ?? 0
                     let out = op.p + t0 * qDim + h * hd
                     for t in 0..<rows { (out + t * qDim).update(repeating: 0, count: hd) }
-                    var maxima = [Float](repeating: -.infinity, count: rowsPerBlock)
-                    var sums = [Float](repeating: 0, count: rowsPerBlock)
+                    maxima.update(repeating: -.infinity, count: rowsPerBlock)
+                    sums.update(repeating: 0, count: rowsPerBlock)
                     var first = lo / tile * tile
                     while first < hi {
                         let width = min(tile, hi - first)

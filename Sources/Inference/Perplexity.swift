@@ -33,6 +33,17 @@ public enum Perplexity {
         return (pieces, InferenceSession.MicroBatch(sequence: i % parallel, sequences: sequences))
     }
 
+    /// ``microBatches(chunk:chunks:contextLength:)`` with runs of pieces merged where one call gives the same
+    /// bits: every piece has at least 64 tokens (tiled attention either way) and fills its micro-batch in
+    /// groups of 4 (no rows take a repacked kernel's leftover route), so each token's arithmetic is the same
+    /// in one call. Fewer, longer calls amortize decoding the weight panels.
+    static func calls(chunk i: Int, chunks: Int, contextLength n: Int) -> [(range: Range<Int>, placement: InferenceSession.MicroBatch)] {
+        let (pieces, placement) = microBatches(chunk: i, chunks: chunks, contextLength: n)
+        let mergeable = pieces.allSatisfy { $0.count >= InferenceSession.queryTile && ($0.count * placement.sequences) % 4 == 0 }
+        if mergeable, n % 4 == 0 { return [(0..<n, .alone)] }
+        return pieces.map { ($0, placement) }
+    }
+
     /// Evaluates chunk `i` of `chunks` in `tokens`, in llama-perplexity's micro-batches, and calls `body` with
     /// the logits of positions `first…n_ctx−1`.
     static func evaluateChunk<R>(_ session: InferenceSession, tokens: [Int32], chunk i: Int, chunks: Int, contextLength n: Int,
@@ -42,9 +53,8 @@ public enum Perplexity {
         if c.addsBOS, let bos = c.bosToken { chunk[0] = bos }
         session.reset()
         let first = n / 2
-        let (pieces, placement) = microBatches(chunk: i, chunks: chunks, contextLength: n)
         var logits: [Float] = []
-        for piece in pieces {
+        for (piece, placement) in calls(chunk: i, chunks: chunks, contextLength: n) {
             let from = min(piece.count, max(0, first - piece.lowerBound))
             let part = try session.evaluate(Array(chunk[piece]), logitsFrom: from, microBatch: placement)
             if logits.isEmpty { logits = part } else { logits += part }

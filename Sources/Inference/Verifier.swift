@@ -8,15 +8,19 @@ public struct ReferenceModel: Sendable {
     public let name: String
     let load: @Sendable (_ threads: Int) throws -> TransformerModel
     let contentHash: @Sendable () throws -> [UInt8]
+    /// The file identity that memoizes `contentHash` in a cache (``LogitsCache/fileIdentity(of:)``), if any.
+    let identity: @Sendable () -> [UInt8]?
     /// The hyperparameters alone, for a cache hit (no weights are loaded).
     let configuration: @Sendable () throws -> ModelConfiguration
 
     public init(name: String, load: @escaping @Sendable (_ threads: Int) throws -> TransformerModel,
                 contentHash: @escaping @Sendable () throws -> [UInt8],
+                identity: @escaping @Sendable () -> [UInt8]? = { nil },
                 configuration: (@Sendable () throws -> ModelConfiguration)? = nil) {
         self.name = name
         self.load = load
         self.contentHash = contentHash
+        self.identity = identity
         self.configuration = configuration ?? { try load(1).configuration }
     }
 
@@ -24,6 +28,7 @@ public struct ReferenceModel: Sendable {
     public static func gguf(_ url: URL) -> ReferenceModel {
         ReferenceModel(name: url.path, load: { threads in try TransformerModel(url: url, threads: threads) },
                        contentHash: { try LogitsCache.contentHash(of: url) },
+                       identity: { LogitsCache.fileIdentity(of: url) },
                        configuration: {
                            let file: GGUFFile
                            do { file = try GGUFFile(url: url) } catch { throw InferenceError.io(path: url.path, reason: "\(error)") }
@@ -74,10 +79,18 @@ public struct Verifier {
     /// The reference log-probabilities for `tokens`, from the cache when it holds them.
     public func reference(tokens: [Int32], progress: Perplexity.Progress? = nil) throws -> (ReferenceLogProbabilities, ModelConfiguration) {
         let (chunked, _) = try Perplexity.chunkTokens(tokens, contextLength: contextLength, maxChunks: maxChunks)
-        var hash: [UInt8] = []
+        var hash: [UInt8]? = nil
+        let identity = reference.identity()
         if let cacheURL {
-            hash = try reference.contentHash()
-            if let r = try LogitsCache.read(from: cacheURL, modelHash: hash, tokens: chunked, contextLength: contextLength) {
+            let computeHash = { () throws(InferenceError) -> [UInt8] in
+                if let hash { return hash }
+                do { hash = try reference.contentHash() } catch let e as InferenceError { throw e } catch {
+                    throw .io(path: reference.name, reason: "\(error)")
+                }
+                return hash!
+            }
+            if let r = try LogitsCache.read(from: cacheURL, identity: identity, hash: computeHash, tokens: chunked,
+                                            contextLength: contextLength) {
                 let configuration = try reference.configuration()
                 guard r.vocabularySize == configuration.vocabularySize else {
                     throw InferenceError.corruptLogitsCache(path: cacheURL.path, reason: "vocabulary size \(r.vocabularySize) differs from the reference model's")
@@ -88,7 +101,10 @@ public struct Verifier {
         let model = try reference.load(threads)
         let r = try Perplexity.reference(model: model, tokens: tokens, contextLength: contextLength, maxChunks: maxChunks,
                                          threads: threads, progress: progress)
-        if let cacheURL { try LogitsCache.write(r, modelHash: hash, to: cacheURL) }
+        if let cacheURL {
+            let h = try hash ?? reference.contentHash()
+            try LogitsCache.write(r, modelHash: h, identity: identity, to: cacheURL)
+        }
         return (r, model.configuration)
     }
 

@@ -74,6 +74,38 @@ struct FormatTests {
                                          tokens: (0..<Int32(n * chunks)).map { $0 % 5 }, records: records)
     }
 
+    @Test("The cache trusts its stored hash only while the reference file's identity is unchanged")
+    func cacheIdentity() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cache-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("model.gguf"), url = dir.appendingPathComponent("ref.kilnlogits")
+        try Data("weights".utf8).write(to: model)
+        let ref = sampleReference()
+        let hash = try LogitsCache.contentHash(of: model)
+        let identity = try #require(LogitsCache.fileIdentity(of: model))
+        try LogitsCache.write(ref, modelHash: hash, identity: identity, to: url)
+        var hashed = 0
+        let count = { () throws(InferenceError) -> [UInt8] in
+            hashed += 1
+            return try LogitsCache.contentHash(of: model)
+        }
+        // Same identity: a hit without reading the model.
+        #expect(try LogitsCache.read(from: url, identity: identity, hash: count, tokens: ref.tokens, contextLength: 16) == ref)
+        #expect(hashed == 0)
+        // The file rewritten (new modification time, other content): hashed again, and a miss.
+        try Data("other weights".utf8).write(to: model)
+        let changed = try #require(LogitsCache.fileIdentity(of: model))
+        #expect(changed != identity)
+        #expect(try LogitsCache.read(from: url, identity: changed, hash: count, tokens: ref.tokens, contextLength: 16) == nil)
+        #expect(hashed == 1)
+        // Same content, new identity (copied back): hashed, and a hit.
+        try Data("weights".utf8).write(to: model)
+        #expect(try LogitsCache.read(from: url, identity: LogitsCache.fileIdentity(of: model), hash: count, tokens: ref.tokens,
+                                     contextLength: 16) == ref)
+        #expect(hashed == 2)
+    }
+
     @Test("The logits cache round-trips, misses on another key and rejects corruption")
     func cache() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cache-\(UUID().uuidString)")
