@@ -39,8 +39,8 @@ public enum ActivationGrid: Equatable, Sendable {
             var b = 0
             while b < count {
                 var amax = SIMD8<Float>()
-                for i in stride(from: b, to: b + 32, by: 8) { amax = pointwiseMax(amax, Self.abs8(Self.load8(x, i))) }
-                let m = amax.max()
+                for i in stride(from: b, to: b + 32, by: 8) { amax = Self.max8(amax, Self.abs8(Self.load8(x, i))) }
+                let m = Self.horizontalMax(amax)
                 let d = SIMD8<Float>(repeating: Float(Float16(m / 127)))
                 let id = SIMD8<Float>(repeating: m != 0 ? 127 / m : 0)
                 for i in stride(from: b, to: b + 32, by: 8) {
@@ -52,8 +52,8 @@ public enum ActivationGrid: Equatable, Sendable {
             var b = 0
             while b < count {
                 var amax = SIMD8<Float>()
-                for i in stride(from: b, to: b + 256, by: 8) { amax = pointwiseMax(amax, Self.abs8(Self.load8(x, i))) }
-                let m = amax.max()
+                for i in stride(from: b, to: b + 256, by: 8) { amax = Self.max8(amax, Self.abs8(Self.load8(x, i))) }
+                let m = Self.horizontalMax(amax)
                 if m == 0 {
                     (y + b).update(repeating: 0, count: 256)
                 } else {
@@ -66,7 +66,8 @@ public enum ActivationGrid: Equatable, Sendable {
                     let iscale = -127 / vmax
                     let d = SIMD8<Float>(repeating: 1 / iscale), s = SIMD8<Float>(repeating: iscale)
                     for i in stride(from: b, to: b + 256, by: 8) {
-                        let q = pointwiseMin(SIMD8(repeating: 127), Self.roundHalfEven(s * Self.load8(x, i)))
+                        let r = Self.roundHalfEven(s * Self.load8(x, i))
+                        let q = r.replacing(with: 127, where: r .> 127)
                         Self.store8(q * d, y, i)
                     }
                 }
@@ -80,6 +81,15 @@ public enum ActivationGrid: Equatable, Sendable {
     }
     @inline(__always) static func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
         UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+    /// Lane-wise maximum of non-NaN lanes; `replacing(with:where:)` compiles to `vmaxps`, where the standard
+    /// library's `pointwiseMax` and `.max()` are calls in the hot loops.
+    @inline(__always) static func max8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        a.replacing(with: b, where: a .< b)
+    }
+    @inline(__always) static func horizontalMax(_ v: SIMD8<Float>) -> Float {
+        let m = v.lowHalf.replacing(with: v.highHalf, where: v.lowHalf .< v.highHalf)
+        return Swift.max(Swift.max(m[0], m[1]), Swift.max(m[2], m[3]))
     }
     @inline(__always) static func abs8(_ v: SIMD8<Float>) -> SIMD8<Float> {
         unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)

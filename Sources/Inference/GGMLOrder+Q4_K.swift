@@ -94,7 +94,7 @@ enum Q4_KProduct {
                     m8.replace(with: c, where: m8 .< c)
                     s8.replace(with: x, where: s8 .< x)
                 }
-                let amax = m8.max()
+                let amax = ActivationGrid.horizontalMax(m8)
                 var iscale: Float = 0
                 var dy: Float = 0
                 if amax != 0 {
@@ -102,7 +102,7 @@ enum Q4_KProduct {
                     if t < grouped {
                         // grouped rule: any element equal to +amax makes the scale negative
                         // (some x == +amax  ⇔  max x == amax)
-                        positive = s8.max() == amax
+                        positive = ActivationGrid.horizontalMax(s8) == amax
                     } else {
                         // tail rule: the first element reaching amax decides
                         for j in 0..<256 where abs(v[j]) == amax { positive = v[j] > 0; break }

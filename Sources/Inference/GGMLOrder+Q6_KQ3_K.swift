@@ -116,9 +116,9 @@ enum Q8KActivations {
         let xv = UnsafeRawPointer(x)
         var m8 = SIMD8<Float>(repeating: 0)
         for g in 0..<32 {
-            m8 = pointwiseMax(m8, abs8(xv.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<Float>.self)))
+            m8 = ActivationGrid.max8(m8, abs8(xv.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<Float>.self)))
         }
-        let h4 = pointwiseMax(m8.lowHalf, m8.highHalf)
+        let h4 = m8.lowHalf.replacing(with: m8.highHalf, where: m8.lowHalf .< m8.highHalf)
         let amax = Swift.max(Swift.max(h4[0], h4[1]), Swift.max(h4[2], h4[3]))
         let qs = (y + 4).assumingMemoryBound(to: Int8.self)
         let bs = y + 260

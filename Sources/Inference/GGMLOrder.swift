@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import WideKernels
 
 /// The arithmetic of llama.cpp's CPU backend, reproduced operation for operation, so that a batch evaluated by
@@ -212,10 +213,8 @@ enum GGMLOrder {
         var b = 0
         while b < count {
             var m = SIMD8<Float>()
-            for i in stride(from: b, to: b + 32, by: 8) {
-                m = pointwiseMax(m, ActivationGrid.abs8(ActivationGrid.load8(x, i)))
-            }
-            let amax = m.max()
+            for i in stride(from: b, to: b + 32, by: 8) { m = ActivationGrid.max8(m, ActivationGrid.abs8(ActivationGrid.load8(x, i))) }
+            let amax = ActivationGrid.horizontalMax(m)
             scales[b / 32] = Float(Float16(amax / 127))
             let id = SIMD8<Float>(repeating: amax != 0 ? 127 / amax : 0)
             for i in stride(from: b, to: b + 32, by: 8) {
@@ -383,6 +382,9 @@ extension GGMLOrder {
             let padded = (n + 3) / 4 * 4
             let bytes = Q4_KProduct.activationBytes(tokens: padded, columns: cols)
             return withActivations(bytes) { act in
+                // Rows past `n` up to a multiple of 4 are read by the 4-token tiles (and not stored): keep them finite.
+                let used = Q4_KProduct.activationBytes(tokens: n, columns: cols)
+                (act.p + used).update(repeating: 0, count: bytes - used)
                 parallelFor(n, threads: threads) { range in
                     Q4_KProduct.prepare(xs.value, columns: cols, tokens: range, totalTokens: n, into: act.p)
                 }
@@ -418,11 +420,20 @@ extension GGMLOrder {
         }
     }
 
-    /// Runs `body` with a zeroed, 64-byte aligned activation buffer of `bytes` bytes; returns true.
+    /// Runs `body` with a 64-byte aligned activation buffer of at least `bytes` bytes (contents undefined),
+    /// taken from a pool so that a forward pass does not map and unmap megabytes per product; returns true.
     private static func withActivations(_ bytes: Int, _ body: (SendablePointer<UInt8>) -> Void) -> Bool {
-        let buffer = AlignedBuffer<UInt8>(count: bytes)
-        buffer.pointer.initialize(repeating: 0, count: bytes)
+        let buffer = activationPool.withLock { pool in
+            if let i = pool.firstIndex(where: { $0.count >= bytes }) { return pool.remove(at: i) }
+            return AlignedBuffer<UInt8>(count: bytes)
+        }
         body(SendablePointer(buffer.pointer))
+        activationPool.withLock { pool in
+            pool.append(buffer)
+            if pool.count > 8 { pool.removeFirst() }
+        }
         return true
     }
+
+    private static let activationPool = Mutex<[AlignedBuffer<UInt8>]>([])
 }
