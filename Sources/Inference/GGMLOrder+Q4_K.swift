@@ -1,4 +1,4 @@
-// Q4_KProduct.swift — Q4_K weight × f32 activation product, bit-exact with llama.cpp's CPU backend
+// Q4_K weight × f32 activation product (part of `GGMLOrder`), bit-exact with llama.cpp's CPU backend
 // (x86-64, AVX2/AVX-512 build, "repack" enabled: q4_K_8x8 weights, q8_K activations).
 //
 // What llama.cpp does for such a product (and what is reproduced here, written from scratch):

@@ -1,10 +1,10 @@
-// KQuantProducts.swift — Q6_K × Q8_K and Q3_K × Q8_K matrix products that
-// reproduce, bit for bit, what llama.cpp's CPU backend (the local build in
-// /work/cache/lcpp-build: GCC 12, -O3 -march=native, AVX-512 VNNI machine)
-// computes for MUL_MAT with these weight types.
+// Q6_K × Q8_K and Q3_K × Q8_K matrix products that reproduce, bit for bit,
+// what llama.cpp's CPU backend (0.3.36's tree built with GCC 12, -O3
+// -march=native, on an AVX-512 VNNI machine) computes for MUL_MAT with these
+// weight types (part of ``GGMLOrder``).
 //
-// Standard library only. Compile with `-O -target-cpu haswell`. No intrinsics:
-// the reference arithmetic is reproduced with portable SIMD types.
+// Standard library only, no intrinsics: the reference arithmetic is
+// reproduced with portable SIMD types.
 //
 // ─── Which ggml code path is being matched ─────────────────────────────────
 // This llama.cpp tree has a "tiled" K-quant matmul (ggml-cpu/tiled/) that
@@ -506,50 +506,25 @@ func vecDotKernel4x2(nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutableP
     res[4] = foldLanes(c20); res[5] = foldLanes(c21); res[6] = foldLanes(c30); res[7] = foldLanes(c31)
 }
 
-// MARK: - Public products
+// MARK: - Products
 
-enum Q6KProduct {
-    /// Bytes of one Q6_K super-block: ql[128], qh[64], scales[16] (Int8), d (half).
-    static let blockBytes = 210
-
-    /// out[t·ldo + r] = (weight row r) · (activation row t) for every t in
-    /// 0..<tokens and r in `rows`, exactly as ggml's CPU backend computes it.
-    /// `weights` points at the start of the GGUF tensor data (row r begins at
-    /// r·(columns/256)·210 bytes) and is read in place. `activations` was filled
-    /// by `Q8KActivations.prepare` for all `tokens` rows. Disjoint row ranges may
-    /// be computed concurrently. `arithmetic` defaults to ggml's choice for a
-    /// MUL_MAT with `tokens` activation rows (tiled for ≥ 8, vec_dot below);
-    /// pass `.vecDot` to emulate GGML_CPU_TILED_MM=0.
-    ///
-    /// Tiled: acc = 0; per super-block i: acc = fma(Float(S_i)·wd_i, ad_i, acc),
-    /// S_i = Σ sc·(q − 32)·a over the block (exact int, q ∈ 0…63).
-    /// vec_dot: 8 lanes L_k = Σ_{cols 32c+4k+m} sc·q·a − 32(sc[2k]bs[2k] + sc[2k+1]bs[2k+1]);
-    /// acc_k = fma(ad_i·wd_i, Float(L_k), acc_k); fold ((0+4)+(2+6))+((1+5)+(3+7)).
-    static func multiply(weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
-                                activations: UnsafeRawPointer, tokens: Int,
-                                out: UnsafeMutablePointer<Float>, ldo: Int,
-                                arithmetic: KQuantArithmetic? = nil) {
-        kquantMultiply(Q6KFormat.self, weights: weights, rows: rows, columns: columns,
-                       activations: activations, tokens: tokens, out: out, ldo: ldo,
-                       arithmetic: arithmetic ?? .ggmlDefault(tokens: tokens))
-    }
-}
-
-enum Q3KProduct {
-    /// Bytes of one Q3_K super-block: hmask[32], qs[64], scales[12] (6-bit packed), d (half).
-    static let blockBytes = 110
-
-    /// Same contract as `Q6KProduct.multiply`.
-    ///
-    /// Tiled: acc = 0; per super-block i: acc = fma(Float(S_i)·wd_i, ad_i, acc),
-    /// S_i = Σ (sc−32)·(code − 4)·a over the block, code = low2 | hbit<<2.
-    /// vec_dot: 8 lanes L_k = Σ_{cols 32c+4k+m} (sc−32)·(code − 4)·a (no offset term);
-    /// acc_k = fma(ad_i·wd_i, Float(L_k), acc_k); fold ((0+4)+(2+6))+((1+5)+(3+7)).
-    static func multiply(weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
-                                activations: UnsafeRawPointer, tokens: Int,
-                                out: UnsafeMutablePointer<Float>, ldo: Int,
-                                arithmetic: KQuantArithmetic? = nil) {
-        kquantMultiply(Q3KFormat.self, weights: weights, rows: rows, columns: columns,
+/// Q6_K and Q3_K weights (``Q6KFormat``, ``Q3KFormat``) times Q8_K activations: `out[t·ldo + r]` for
+/// every t < `tokens` and r in `rows`, exactly as ggml's CPU backend computes it. `weights` points at the
+/// start of the GGUF tensor data (row r at r·(columns/256)·blockBytes) and is read in place; `activations`
+/// were filled by ``Q8KActivations/prepare(_:columns:tokens:into:)`` for all `tokens` rows. Disjoint row
+/// ranges may run concurrently. `arithmetic` defaults to ggml's choice for a product with `tokens` rows
+/// (tiled from 8, vec_dot below).
+///
+/// Tiled: acc = 0; per super-block i: acc = fma(Float(S_i)·wd_i, ad_i, acc), S_i = Σ sc·(q − B)·a over the
+/// block (an exact integer; Q6_K: q ∈ 0…63, B = 32; Q3_K: q = low2 | hbit<<2, B = 4, scales minus 32).
+/// vec_dot: 8 lanes L_k over columns 32c + 4k + {0…3} (Q6_K unsigned, less 32·(sc[2k]·bsum[2k] +
+/// sc[2k+1]·bsum[2k+1])); acc_k = fma(ad_i·wd_i, Float(L_k), acc_k); fold ((0+4)+(2+6))+((1+5)+(3+7)).
+enum KQuantProduct {
+    static func multiply<F: KWeightFormat>(_ format: F.Type, weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
+                                           activations: UnsafeRawPointer, tokens: Int,
+                                           out: UnsafeMutablePointer<Float>, ldo: Int,
+                                           arithmetic: KQuantArithmetic? = nil) {
+        kquantMultiply(format, weights: weights, rows: rows, columns: columns,
                        activations: activations, tokens: tokens, out: out, ldo: ldo,
                        arithmetic: arithmetic ?? .ggmlDefault(tokens: tokens))
     }

@@ -407,11 +407,11 @@ extension GGMLOrder {
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     if q6 {
-                        Q6KProduct.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n,
-                                            out: os.p, ldo: rows, arithmetic: arithmetic)
+                        KQuantProduct.multiply(Q6KFormat.self, weights: blocks.value, rows: r, columns: cols, activations: act.p,
+                                               tokens: n, out: os.p, ldo: rows, arithmetic: arithmetic)
                     } else {
-                        Q3KProduct.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n,
-                                            out: os.p, ldo: rows, arithmetic: arithmetic)
+                        KQuantProduct.multiply(Q3KFormat.self, weights: blocks.value, rows: r, columns: cols, activations: act.p,
+                                               tokens: n, out: os.p, ldo: rows, arithmetic: arithmetic)
                     }
                 }
             }

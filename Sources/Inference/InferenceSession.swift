@@ -387,18 +387,7 @@ public final class InferenceSession {
             attentionPerKey(li, n: n)
             return
         }
-        let c = model.configuration
-        let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
-        let qDim = heads * hd
-        let softcap = c.attentionLogitSoftcap
-        // With a soft-cap, ggml folds 1/cap into the scale: cap · tanh(s · (scale/cap)).
-        let scoreScale = softcap.map { c.attentionScale / $0 } ?? c.attentionScale
-        let window = c.slidingLayers[li] ? c.slidingWindow : nil
-        let kb = keyBlocks, vb = valueBlocks, ctx = contextLength
-        let kc = SendablePointer(keyCache.pointer + li * c.headCountKV * kb * hd * 16)
-        let vc = SendablePointer(valueCache.pointer + li * c.headCountKV * vb * ctx * 16)
-        let qp = SendablePointer(q.pointer), op = SendablePointer(att.pointer)
-        let start = position
+        let (hd, heads, group, qDim, softcap, scoreScale, window, kb, vb, ctx, kc, vc, qp, op, start) = attentionSetup(li)
         let rowsPerBlock = AttentionKernels.blockRows
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
         let tile = Self.keyTile
@@ -471,6 +460,23 @@ public final class InferenceSession {
         }
     }
 
+    /// What both attention orders need for layer `li`: head dimension, heads, query heads per KV head, query
+    /// width, soft-cap, score scale, window, key and value panels per head, context, the layer's key and value
+    /// caches, queries, outputs, and the first new position. With a soft-cap, ggml folds 1/cap into the
+    /// scale: cap · tanh(s · (scale/cap)).
+    private func attentionSetup(_ li: Int) -> (Int, Int, Int, Int, Float?, Float, Int?, Int, Int, Int, SendablePointer<Float>,
+                                               SendablePointer<Float>, SendablePointer<Float>, SendablePointer<Float>, Int) {
+        let c = model.configuration
+        let hd = c.headDimension
+        let softcap = c.attentionLogitSoftcap
+        return (hd, c.headCount, c.headCount / c.headCountKV, c.headCount * hd, softcap,
+                softcap.map { c.attentionScale / $0 } ?? c.attentionScale, c.slidingLayers[li] ? c.slidingWindow : nil,
+                keyBlocks, valueBlocks, contextLength,
+                SendablePointer(keyCache.pointer + li * c.headCountKV * keyBlocks * hd * 16),
+                SendablePointer(valueCache.pointer + li * c.headCountKV * valueBlocks * contextLength * 16),
+                SendablePointer(q.pointer), SendablePointer(att.pointer), position)
+    }
+
     /// Keys per attention tile (ggml's `GGML_FA_TILE_KV`).
     static let keyTile = 64
     /// Queries per attention tile (ggml's `GGML_FA_TILE_Q`): with fewer tokens per sequence in a micro-batch,
@@ -484,17 +490,7 @@ public final class InferenceSession {
     /// `o = f16(o + v·expf(s − M))` (an FMA rounded to F16 per key); `S = S·ms + vs` as one FMA. Finally
     /// `o · (1/S)` in F32. With an F32 cache, as ggml with F32 K/V, nothing is rounded to F16.
     private func attentionPerKey(_ li: Int, n: Int) {
-        let c = model.configuration
-        let hd = c.headDimension, heads = c.headCount, group = c.headCount / c.headCountKV
-        let qDim = heads * hd
-        let softcap = c.attentionLogitSoftcap
-        let scoreScale = softcap.map { c.attentionScale / $0 } ?? c.attentionScale
-        let window = c.slidingLayers[li] ? c.slidingWindow : nil
-        let kb = keyBlocks, vb = valueBlocks, ctx = contextLength
-        let kc = SendablePointer(keyCache.pointer + li * c.headCountKV * kb * hd * 16)
-        let vc = SendablePointer(valueCache.pointer + li * c.headCountKV * vb * ctx * 16)
-        let qp = SendablePointer(q.pointer), op = SendablePointer(att.pointer)
-        let start = position
+        let (hd, heads, group, qDim, softcap, scoreScale, window, kb, vb, ctx, kc, vc, qp, op, start) = attentionSetup(li)
         let half = cachePrecision == .f16
         @inline(__always) func round(_ v: Float) -> Float { half ? Float(Float16(v)) : v }
         parallelFor(heads * n, threads: threads) { range in
