@@ -97,7 +97,8 @@ enum Q4_0Product {
                     let v1 = src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
                     let v2 = src.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
                     let v3 = src.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-                    let m = max8(max8(abs8(v0), abs8(v1)), max8(abs8(v2), abs8(v3)))
+                    let m = ActivationGrid.max8(ActivationGrid.max8(ActivationGrid.abs8(v0), ActivationGrid.abs8(v1)),
+                                                ActivationGrid.max8(ActivationGrid.abs8(v2), ActivationGrid.abs8(v3)))
                     var amax = m[0]
                     for i in 1..<8 where m[i] > amax { amax = m[i] }
                     let d = amax / 127
@@ -113,14 +114,6 @@ enum Q4_0Product {
             }
             g += 1
         }
-    }
-
-    @inline(__always) static func abs8(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7fff_ffff), to: SIMD8<Float>.self)
-    }
-
-    @inline(__always) static func max8(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-        a.replacing(with: b, where: b .> a)
     }
 
     /// Round half to even (like roundps/cvtps2dq) and clamp to the Int8 range (the packs

@@ -138,12 +138,6 @@ enum Q4_KProduct {
         var dmin: UnsafeMutablePointer<SIMD8<Float>>   // [nb]        f32(dmin)
     }
 
-    @inline(__always)
-    private static func half(_ p: UnsafeRawPointer) -> Float {
-        let bits = UInt16(p.load(as: UInt8.self)) | (UInt16(p.load(fromByteOffset: 1, as: UInt8.self)) << 8)
-        return Float(Float16(bitPattern: bits))
-    }
-
     /// Decodes rows r0..<r0+8 into `g`.
     private static func expand(_ weights: UnsafeRawPointer, firstRow r0: Int, columns: Int, into g: Group) {
         let nb = columns / 256
@@ -156,8 +150,8 @@ enum Q4_KProduct {
             let row = weights + (r0 + lane) * rowBytes
             for b in 0..<nb {
                 let blk = row + b * blockBytes
-                dp[b * 8 + lane] = half(blk)
-                dmp[b * 8 + lane] = half(blk + 2)
+                dp[b * 8 + lane] = halfToFloat(UInt16(littleEndian: blk.loadUnaligned(as: UInt16.self)))
+                dmp[b * 8 + lane] = halfToFloat(UInt16(littleEndian: (blk + 2).loadUnaligned(as: UInt16.self)))
                 let s = blk + 4
                 var sc = SIMD8<Int32>(), mn = SIMD8<Int32>()
                 for j in 0..<8 {

@@ -116,7 +116,7 @@ enum Q8KActivations {
         let xv = UnsafeRawPointer(x)
         var m8 = SIMD8<Float>(repeating: 0)
         for g in 0..<32 {
-            m8 = ActivationGrid.max8(m8, abs8(xv.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<Float>.self)))
+            m8 = ActivationGrid.max8(m8, ActivationGrid.abs8(xv.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<Float>.self)))
         }
         let h4 = m8.lowHalf.replacing(with: m8.highHalf, where: m8.lowHalf .< m8.highHalf)
         let amax = Swift.max(Swift.max(h4[0], h4[1]), Swift.max(h4[2], h4[3]))
@@ -151,11 +151,6 @@ enum Q8KActivations {
             bs.storeBytes(of: Int16(truncatingIfNeeded: s), toByteOffset: 2 * j, as: Int16.self)
         }
         y.storeBytes(of: 1 / iscale, as: Float.self)
-    }
-
-    @inline(__always)
-    static func abs8(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        unsafeBitCast(unsafeBitCast(v, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: SIMD8<Float>.self)
     }
 }
 

@@ -26,13 +26,6 @@ enum GGMLOrder {
         return (b[0] + b[2]) + (b[1] + b[3])
     }
 
-    /// llamafile's 8-lane `hsum`: the upper 4 lanes added to the lower 4, then (0 + 2) + (1 + 3).
-    @inline(__always)
-    static func sum8(_ v: SIMD8<Float>) -> Float {
-        let b = v.lowHalf + v.highHalf
-        return (b[0] + b[2]) + (b[1] + b[3])
-    }
-
     // MARK: exp and SiLU
 
     /// ggml's vectorized `expf` (`ggml_v_expf`, AVX-512 form) lane by lane: n = round(x/ln2) by the

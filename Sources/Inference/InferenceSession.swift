@@ -4,8 +4,8 @@ import Foundation
 ///
 /// Keys and values are stored rounded to F16 by default, as in llama.cpp's default cache (what `kiln verify`
 /// must match); ``CachePrecision/f32`` keeps them exact, for comparisons with an F32 reference such as
-/// `transformers`. Attention over a batch is causal (and windowed on sliding-window layers), one head at a
-/// time, in F32.
+/// `transformers`. Attention is causal (and windowed on sliding-window layers) and follows ggml's flash
+/// attention order (tiled, or key by key for micro-batches under 64 tokens per sequence).
 public final class InferenceSession {
     /// How the KV cache stores keys and values.
     public enum CachePrecision: Sendable {

@@ -5,7 +5,8 @@ import WideKernels
 ///
 /// - One token at a time (decoding): a row-parallel matrix-vector product that streams the stored form
 ///   (bytes plus group scales for quantized weights) and converts in registers.
-/// - A batch (prompt evaluation): threads take 16-row panels, decode each panel once to F32 in k-major
+/// - A batch of a weight type ``GGMLOrder`` has no kernel for (BF16, Q4_1, Q5_1, Q2_K, Q5_K, IQ types):
+///   threads take 16-row panels, decode each panel once to F32 in k-major
 ///   order, and run a 6-token × 16-output register tile over it, so weights are read once per batch and
 ///   the inner loop is two loads, six broadcasts and twelve FMAs.
 ///

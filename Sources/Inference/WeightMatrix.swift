@@ -24,7 +24,8 @@ typealias FloatBuffer = AlignedBuffer<Float>
 /// - F32 tensors are read in place from the source (a memory-mapped GGUF stays mapped).
 /// - Block-quantized tensors are repacked at load into one signed byte per weight plus a scale (and an
 ///   offset) per group of 16 or 32 (``GroupCodeLayout``): a decode step streams about 1.1–1.3 bytes per
-///   weight, and a batch decodes 16-row panels to F32 once and reuses them for every token.
+///   weight. Batches run in llama.cpp's order (``GGMLOrder``), over those codes or over the source's blocks
+///   read in place (Q4_0, Q4_K, Q6_K, Q3_K).
 /// - Other types (F16, BF16, the ternary types) are decoded to F32 at load; F32 holds them exactly, and
 ///   their activations are still rounded to the type's grid.
 public struct WeightMatrix: @unchecked Sendable {
@@ -153,10 +154,8 @@ public struct WeightMatrix: @unchecked Sendable {
 /// Rows as signed byte codes with a scale (and an offset) per group (``GroupCodeLayout``), stored in
 /// 16-row panels, k-major: the 16 codes of column k of a panel are adjacent, as are the 16 scales of a group.
 ///
-/// Both kernels then compute each output as the same sequential chain of FMAs over k with the same decoded
-/// weights (`scale · code + offset`), so one token and a batch give bit-identical results. That matters for
-/// quantized models: activations are rounded to a grid before every product, and any difference in the last
-/// bit of an activation can flip a rounding and grow from layer to layer.
+/// Decoding streams these bytes (``MatrixKernels``); batches of Q8_0, Q5_0 and Q4_0 weights multiply the
+/// integer codes in llama.cpp's order (``GGMLOrder``), other types decode 16-row panels to F32.
 final class GroupedRows: @unchecked Sendable {
     static let panelRows = 16
     let rows: Int
