@@ -27,7 +27,11 @@ let package = Package(
         .target(name: "Architectures", dependencies: ["GGUF", "Safetensors"]),
         // AVX-512 tiles, used only after a run-time CPU check (the rest stays AVX2 + FMA).
         .target(name: "WideKernels", swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
-        .target(name: "Inference", dependencies: ["FileAccess", "GGUF", "Quantization", "WideKernels"], swiftSettings: kernelFlags),
+        // AVX-512 VNNI tiles, also behind a run-time check; `-parse-stdlib` gives them `vpdpbusd` (see the module).
+        .target(name: "VNNIKernels", swiftSettings: [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "cascadelake"])]),
+        .target(
+            name: "Inference", dependencies: ["FileAccess", "GGUF", "Quantization", "VNNIKernels", "WideKernels"],
+            swiftSettings: kernelFlags),
         .target(
             name: "Conversion",
             dependencies: [
@@ -54,7 +58,7 @@ let package = Package(
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
         .testTarget(
-            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "WideKernels"],
+            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "VNNIKernels", "WideKernels"],
             exclude: ["Data"], swiftSettings: kernelFlags),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "Quantization"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"]),

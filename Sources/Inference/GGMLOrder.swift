@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VNNIKernels
 import WideKernels
 
 /// The arithmetic of llama.cpp's CPU backend, reproduced operation for operation, so that a batch evaluated by
@@ -245,6 +246,35 @@ enum GGMLOrder {
         }
     }
 
+    /// Converts one token's codes from ``quantizeQ8_0(_:count:codes:scales:)`` to the packed form
+    /// ``VNNIKernels/q0Product(panelA:scalesA:rowsA:panelB:scalesB:rowsB:blocks:x:ldx:xs:ldxs:tokens:out:ldo:)`` reads.
+    static func packQ0Activations(_ codes: UnsafePointer<Float>, columns: Int, into packed: UnsafeMutablePointer<Int32>) {
+        withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { bytes in
+            for k in 0..<columns { bytes[k] = Int8(codes[k]) }
+            VNNIKernels.packActivations(codes: bytes.baseAddress!, columns: columns, into: packed)
+        }
+    }
+
+    /// ``productQ0Wide(_:pairs:codes:scales:tokens:out:ldo:)`` with integer dot products (AVX-512 VNNI),
+    /// the same arithmetic lane for lane.
+    static func productQ0Integer(_ g: GroupedRows, pairs: Range<Int>, activations: UnsafePointer<Int32>,
+                                 scales: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+        let n = g.columns, gpr = g.groupsPerRow, bytes = VNNIKernels.panelBytes(columns: n)
+        withUnsafeTemporaryAllocation(byteCount: 2 * bytes, alignment: 64) { panelBuffer in
+            let a = panelBuffer.baseAddress!, b = a + bytes
+            for pair in pairs {
+                let p0 = 2 * pair, p1 = min(p0 + 1, g.panels - 1)
+                let rowsA = min(16, g.rows - p0 * 16), rowsB = p1 == p0 ? 0 : min(16, g.rows - p1 * 16)
+                VNNIKernels.repack(codes: g.codes.pointer + p0 * n * 16, columns: n, into: a)
+                VNNIKernels.repack(codes: g.codes.pointer + p1 * n * 16, columns: n, into: b)
+                VNNIKernels.q0Product(panelA: a, scalesA: g.scales.pointer + p0 * gpr * 16, rowsA: rowsA,
+                                      panelB: b, scalesB: g.scales.pointer + p1 * gpr * 16, rowsB: rowsB, blocks: gpr,
+                                      x: activations, ldx: n / 2, xs: scales, ldxs: gpr, tokens: tokens,
+                                      out: out + p0 * 16, ldo: ldo)
+            }
+        }
+    }
+
     /// Q8_0 / Q5_0 rows (``GroupedRows`` panels: integer codes and the F16 scale per 32-block) times Q8_0
     /// activations, as tinyBLAS_Q0 computes each output: per block, eight lane sums of four code products
     /// (exact), each FMA'd with the product of the two F16 scales into its lane's chain over blocks, then
@@ -344,7 +374,17 @@ extension GGMLOrder {
                         quantizeQ8_0(xs.value + t * cols, count: cols, codes: ss.p + t * cols, scales: scales.p + t * blocks)
                     }
                 }
-                if WideKernels.available {
+                if VNNIKernels.available {
+                    return withActivations(n * cols * 2) { act in
+                        let packed = act.p.withMemoryRebound(to: Int32.self, capacity: n * cols / 2) { SendablePointer($0) }
+                        parallelFor(n, threads: threads) { range in
+                            for t in range { packQ0Activations(ss.p + t * cols, columns: cols, into: packed.p + t * cols / 2) }
+                        }
+                        parallelFor((g.panels + 1) / 2, threads: threads) { range in
+                            productQ0Integer(g, pairs: range, activations: packed.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
+                        }
+                    }
+                } else if WideKernels.available {
                     parallelFor((g.panels + 1) / 2, threads: threads) { range in
                         productQ0Wide(g, pairs: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
                     }

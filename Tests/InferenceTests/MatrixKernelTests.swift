@@ -3,6 +3,7 @@ import GGUF
 import Quantization
 import Testing
 @testable import Inference
+import VNNIKernels
 import WideKernels
 
 /// The matrix products over every weight storage, against a double-precision product of the dequantized
@@ -165,6 +166,41 @@ struct MatrixKernelTests {
             }
             WideKernels.tile6x32(x, ldx: n, rows: rows, n: n, a: a, b: b, c: &wide, ldc: ldc, columnsA: 16, columnsB: 13)
             #expect(narrow == wide, "rows \(rows)")
+        }
+    }
+
+    @Test("The Q8_0/Q5_0 products are the same bits on every route: portable, AVX-512 float tiles, VNNI",
+          arguments: [GGMLType.q8_0, .q5_0])
+    func q0Routes(type: GGMLType) throws {
+        let rows = 37, columns = 512, blocks = columns / 32
+        let (w, _) = try Self.matrix(type, rows: rows, columns: columns)
+        guard case let .groups(g) = w.storage else { Issue.record("\(type) is not stored as groups"); return }
+        for tokens in [1, 3, 4, 9] {
+            let x = (0..<(tokens * columns)).map { i in Float(sin(Double(i) * 0.37)) * 2 }
+            var codes = [Float](repeating: 0, count: tokens * columns), scales = [Float](repeating: 0, count: tokens * blocks)
+            for t in 0..<tokens {
+                GGMLOrder.quantizeQ8_0(x.withUnsafeBufferPointer { $0.baseAddress! } + t * columns, count: columns,
+                                       codes: &codes[t * columns], scales: &scales[t * blocks])
+            }
+            var portable = [Float](repeating: .nan, count: tokens * rows)
+            GGMLOrder.productQ0(g, panels: 0..<g.panels, codes: codes, scales: scales, tokens: tokens, out: &portable, ldo: rows)
+            if WideKernels.available {
+                var wide = [Float](repeating: .nan, count: tokens * rows)
+                GGMLOrder.productQ0Wide(g, pairs: 0..<((g.panels + 1) / 2), codes: codes, scales: scales, tokens: tokens,
+                                        out: &wide, ldo: rows)
+                #expect(wide.map(\.bitPattern) == portable.map(\.bitPattern), "\(type) AVX-512, \(tokens) tokens")
+            }
+            if VNNIKernels.available {
+                var packed = [Int32](repeating: 0, count: tokens * columns / 2)
+                for t in 0..<tokens {
+                    GGMLOrder.packQ0Activations(codes.withUnsafeBufferPointer { $0.baseAddress! } + t * columns, columns: columns,
+                                                into: &packed[t * columns / 2])
+                }
+                var integer = [Float](repeating: .nan, count: tokens * rows)
+                GGMLOrder.productQ0Integer(g, pairs: 0..<((g.panels + 1) / 2), activations: packed, scales: scales,
+                                           tokens: tokens, out: &integer, ldo: rows)
+                #expect(integer.map(\.bitPattern) == portable.map(\.bitPattern), "\(type) VNNI, \(tokens) tokens")
+            }
         }
     }
 }
