@@ -47,6 +47,8 @@
 // columns) that is then reused for every token, so no load-time repack is needed. NaN/Inf inputs are
 // not covered by the exactness claim.
 
+import VNNIKernels
+
 enum Q4_KProduct {
     /// Bytes of one Q4_K block (256 weights).
     static let blockBytes = 144
@@ -314,5 +316,48 @@ enum Q4_KProduct {
             accMin = accMin.addingProduct(fmin, g.dmin[b] * dy)
         }
         return acc - accMin
+    }
+
+    // MARK: - AVX-512 VNNI route
+
+    /// Repacks rows `firstRow ..< firstRow + 16` (rows past `rows` repeat the last) into the panel layout of
+    /// ``VNNIKernels/q4KBlockBytes``.
+    static func repack16(_ weights: UnsafeRawPointer, firstRow: Int, rows: Int, columns: Int, into panel: UnsafeMutableRawPointer) {
+        let nb = columns / 256, rowBytes = nb * blockBytes
+        for lane in 0..<16 {
+            let row = weights + min(firstRow + lane, rows - 1) * rowBytes
+            for b in 0..<nb {
+                let blk = row + b * blockBytes, out = panel + b * VNNIKernels.q4KBlockBytes
+                let floats = out.assumingMemoryBound(to: Float.self)
+                floats[1280 + lane] = halfToFloat(UInt16(littleEndian: blk.loadUnaligned(as: UInt16.self)))
+                floats[1296 + lane] = halfToFloat(UInt16(littleEndian: (blk + 2).loadUnaligned(as: UInt16.self)))
+                let sj = { (i: Int) -> Int32 in Int32((blk + 4).load(fromByteOffset: i, as: UInt8.self)) }
+                for j in 0..<8 {
+                    let sc = j < 4 ? sj(j) & 63 : (sj(j + 4) & 0xF) | ((sj(j - 4) >> 6) << 4)
+                    let mn = j < 4 ? sj(j + 4) & 63 : (sj(j + 4) >> 4) | ((sj(j) >> 6) << 4)
+                    floats[1024 + j * 16 + lane] = Float(sc)
+                    floats[1152 + j * 16 + lane] = Float(mn)
+                }
+                let codes = out.assumingMemoryBound(to: UInt8.self)
+                for p in 0..<4 {
+                    for l in 0..<32 {
+                        let byte = (blk + 16).load(fromByteOffset: 32 * p + l, as: UInt8.self)
+                        for (column, code) in [(64 * p + l, byte & 15), (64 * p + 32 + l, byte >> 4)] {
+                            codes[(column / 4) * 64 + lane * 4 + column % 4] = code
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Converts one token of ``prepare(_:columns:tokens:totalTokens:into:)``'s buffer to the layout of
+    /// ``VNNIKernels/q4KTokenBytes(columns:)``: codes as bytes, the scales and sums as they are.
+    static func pack(_ prepared: UnsafeRawPointer, columns: Int, token t: Int, into packed: UnsafeMutableRawPointer) {
+        let src = prepared.assumingMemoryBound(to: Float.self) + t * tokenStride(columns: columns)
+        let dst = packed + t * VNNIKernels.q4KTokenBytes(columns: columns)
+        let codes = dst.assumingMemoryBound(to: Int8.self)
+        for k in 0..<columns { codes[k] = Int8(src[k]) }
+        (dst + columns).assumingMemoryBound(to: Float.self).update(from: src + columns, count: columns / 256 * 9)
     }
 }

@@ -422,6 +422,25 @@ extension GGMLOrder {
                     Q4_KProduct.prepare(xs.value, columns: cols, tokens: range, totalTokens: n, into: act.p)
                 }
                 let blocks = UncheckedBox(w.blocks!), leftover = placement.leftoverFrom(n)
+                if VNNIKernels.available {
+                    _ = withActivations(n * VNNIKernels.q4KTokenBytes(columns: cols)) { packed in
+                        parallelFor(n, threads: threads) { range in
+                            for t in range { Q4_KProduct.pack(act.p, columns: cols, token: t, into: packed.p) }
+                        }
+                        parallelFor((rows + 15) / 16, threads: threads) { range in
+                            let panelBytes = cols / 256 * VNNIKernels.q4KBlockBytes
+                            withUnsafeTemporaryAllocation(byteCount: panelBytes, alignment: 64) { panel in
+                                for p in range {
+                                    Q4_KProduct.repack16(blocks.value, firstRow: p * 16, rows: rows, columns: cols, into: panel.baseAddress!)
+                                    VNNIKernels.q4KProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                                           activations: packed.p, tokens: n, leftoverFrom: leftover,
+                                                           out: os.p + p * 16, ldo: rows)
+                                }
+                            }
+                        }
+                    }
+                    return
+                }
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     Q4_KProduct.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n,

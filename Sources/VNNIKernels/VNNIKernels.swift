@@ -173,3 +173,143 @@ public enum VNNIKernels {
         }
     }
 }
+
+// MARK: - Q4_K
+
+extension VNNIKernels {
+    /// Bytes of one super-block (256 columns) of a repacked 16-row Q4_K panel: the 4-bit codes as bytes,
+    /// for each group of four columns g (0…63) the four codes of row r at `g·64 + r·4`; then six-bit
+    /// sub-block scales and mins as floats (`4096 + (s·16 + r)·4` and `4608 + …` for sub-blocks s = 0…7);
+    /// then `d` and `dmin` (`5120 + r·4`, `5184 + r·4`).
+    public static let q4KBlockBytes = 5248
+
+    /// Bytes per token of Q4_K activations: the Q8_K codes (`columns` bytes), then per super-block its
+    /// scale (a float), then per 32 columns the codes' sum (a float).
+    public static func q4KTokenBytes(columns: Int) -> Int { columns + columns / 256 * 36 }
+
+    /// Q4_K panel × Q8_K tokens in llama.cpp's repacked order (see `Q4_KProduct` in Inference): tokens
+    /// before `leftoverFrom` in its GEMM order (per pair of sub-blocks, `acc = fma(isum, d·dy, acc)`), the
+    /// rest in its GEMV order (`isum` over the whole super-block, rounded once to float); `out = acc − accMin`.
+    /// Integer sums come from `vpdpbusd` and are exact. Stores `out[t·ldo + r]` for r < `rows` (≤ 16).
+    public static func q4KProduct(panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
+                                  tokens: Int, leftoverFrom: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+        let stride = q4KTokenBytes(columns: columns)
+        var t = 0
+        while t < leftoverFrom {
+            let count = min(4, leftoverFrom - t)
+            q4KTile(panel: panel, rows: rows, columns: columns, activations: activations + t * stride, stride: stride,
+                    tokens: count, out: out + t * ldo, ldo: ldo)
+            t += 4
+        }
+        t = leftoverFrom
+        while t < tokens {
+            let o = out + t * ldo
+            let v = q4KRow(panel: panel, columns: columns, activations: activations + t * stride)
+            if rows == 16 {
+                UnsafeMutableRawPointer(o).storeBytes(of: v, as: SIMD16<Float>.self)
+            } else {
+                for r in 0..<rows { o[r] = v[r] }
+            }
+            t += 1
+        }
+    }
+
+    @inline(__always)
+    static func subtract(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
+        unsafeBitCast(Builtin.fsub_Vec16xFPIEEE32(unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
+                                                  unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func load(_ p: UnsafeRawPointer, _ byteOffset: Int) -> SIMD16<Float> {
+        p.loadUnaligned(fromByteOffset: byteOffset, as: SIMD16<Float>.self)
+    }
+
+    /// Σ over the 32 columns of sub-block `s` of code × activation, 16 rows at once, for one token.
+    @inline(__always)
+    static func q4KSubBlock(_ codes: UnsafeRawPointer, _ s: Int, _ q: UnsafeRawPointer) -> SIMD16<Int32> {
+        var sum = SIMD16<Int32>()
+        for g in 0..<8 {
+            let i = s &* 8 &+ g
+            sum = dot(sum, codes.loadUnaligned(fromByteOffset: i &* 64, as: SIMD16<Int32>.self),
+                      SIMD16(repeating: q.loadUnaligned(fromByteOffset: i &* 4, as: Int32.self)))
+        }
+        return sum
+    }
+
+    /// GEMM order, `tokens` ≤ 4 (spare tokens repeat the last and are not stored).
+    @inline(__always)
+    static func q4KTile(panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer, stride: Int,
+                        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+        let nb = columns / 256, last = tokens - 1
+        let x0 = activations, x1 = activations + min(1, last) * stride
+        let x2 = activations + min(2, last) * stride, x3 = activations + min(3, last) * stride
+        var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
+        var min0 = SIMD16<Float>(), min1 = SIMD16<Float>(), min2 = SIMD16<Float>(), min3 = SIMD16<Float>()
+        for b in 0..<nb {
+            let block = panel + b &* q4KBlockBytes, codes = block
+            let dyOffset = columns &+ b &* 4, bsumOffset = columns &+ nb &* 4 &+ b &* 32
+            @inline(__always) func dy(_ x: UnsafeRawPointer) -> SIMD16<Float> {
+                SIMD16(repeating: x.loadUnaligned(fromByteOffset: dyOffset, as: Float.self))
+            }
+            let d = load(block, 5120), dmin = load(block, 5184)
+            let d0 = multiply(d, dy(x0)), d1 = multiply(d, dy(x1)), d2 = multiply(d, dy(x2)), d3 = multiply(d, dy(x3))
+            let m0 = multiply(dmin, dy(x0)), m1 = multiply(dmin, dy(x1)), m2 = multiply(dmin, dy(x2)), m3 = multiply(dmin, dy(x3))
+            let q0 = x0 + b &* 256, q1 = x1 + b &* 256, q2 = x2 + b &* 256, q3 = x3 + b &* 256
+            for p in 0..<4 {
+                let lo = 2 &* p, hi = lo &+ 1
+                let scLo = load(block, 4096 &+ lo &* 64), scHi = load(block, 4096 &+ hi &* 64)
+                let mnLo = load(block, 4608 &+ lo &* 64), mnHi = load(block, 4608 &+ hi &* 64)
+                // isum = sc[lo]·S(lo) + sc[hi]·S(hi) and imin = mn[lo]·bsum[lo] + mn[hi]·bsum[hi]: exact in floats.
+                @inline(__always) func isum(_ q: UnsafeRawPointer) -> SIMD16<Float> {
+                    fma(float(q4KSubBlock(codes, hi, q)), scHi, multiply(float(q4KSubBlock(codes, lo, q)), scLo))
+                }
+                @inline(__always) func imin(_ x: UnsafeRawPointer) -> SIMD16<Float> {
+                    let bl = x.loadUnaligned(fromByteOffset: bsumOffset &+ lo &* 4, as: Float.self)
+                    let bh = x.loadUnaligned(fromByteOffset: bsumOffset &+ hi &* 4, as: Float.self)
+                    return fma(mnHi, SIMD16(repeating: bh), multiply(mnLo, SIMD16(repeating: bl)))
+                }
+                acc0 = fma(isum(q0), d0, acc0); min0 = fma(imin(x0), m0, min0)
+                acc1 = fma(isum(q1), d1, acc1); min1 = fma(imin(x1), m1, min1)
+                acc2 = fma(isum(q2), d2, acc2); min2 = fma(imin(x2), m2, min2)
+                acc3 = fma(isum(q3), d3, acc3); min3 = fma(imin(x3), m3, min3)
+            }
+        }
+        @inline(__always) func put(_ t: Int, _ v: SIMD16<Float>) {
+            guard t < tokens else { return }
+            let o = out + t * ldo
+            if rows == 16 {
+                UnsafeMutableRawPointer(o).storeBytes(of: v, as: SIMD16<Float>.self)
+            } else {
+                for r in 0..<rows { o[r] = v[r] }
+            }
+        }
+        put(0, subtract(acc0, min0)); put(1, subtract(acc1, min1)); put(2, subtract(acc2, min2)); put(3, subtract(acc3, min3))
+    }
+
+    /// GEMV order for one token: the super-block's integer sum Σ sc·S over all 8 sub-blocks in int32, then
+    /// one rounding to float.
+    @inline(__always)
+    static func q4KRow(panel: UnsafeRawPointer, columns: Int, activations x: UnsafeRawPointer) -> SIMD16<Float> {
+        let nb = columns / 256
+        var acc = SIMD16<Float>(), accMin = SIMD16<Float>()
+        for b in 0..<nb {
+            let block = panel + b &* q4KBlockBytes
+            let dy = SIMD16<Float>(repeating: x.loadUnaligned(fromByteOffset: columns &+ b &* 4, as: Float.self))
+            var isum = SIMD16<Int32>(), imin = SIMD16<Float>()
+            for s in 0..<8 {
+                let sc = unsafeBitCast(Builtin.fptosi_Vec16xFPIEEE32_Vec16xInt32(
+                    unsafeBitCast(load(block, 4096 &+ s &* 64), to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Int32>.self)
+                let product = Builtin.mul_Vec16xInt32(unsafeBitCast(q4KSubBlock(block, s, x + b &* 256), to: Builtin.Vec16xInt32.self),
+                                                      unsafeBitCast(sc, to: Builtin.Vec16xInt32.self))
+                isum = unsafeBitCast(Builtin.add_Vec16xInt32(unsafeBitCast(isum, to: Builtin.Vec16xInt32.self), product),
+                                     to: SIMD16<Int32>.self)
+                let bsum = x.loadUnaligned(fromByteOffset: columns &+ nb &* 4 &+ (b &* 8 &+ s) &* 4, as: Float.self)
+                imin = fma(load(block, 4608 &+ s &* 64), SIMD16(repeating: bsum), imin)
+            }
+            acc = fma(float(isum), multiply(load(block, 5120), dy), acc)
+            accMin = fma(imin, multiply(load(block, 5184), dy), accMin)
+        }
+        return subtract(acc, accMin)
+    }
+}

@@ -203,4 +203,34 @@ struct MatrixKernelTests {
             }
         }
     }
+
+    @Test("Q4_K products are the same bits with VNNI as with the portable kernel, GEMM and GEMV rows",
+          .enabled(if: VNNIKernels.available))
+    func q4KRoutes() throws {
+        let rows = 24, columns = 512
+        let (w, _) = try Self.matrix(.q4_K, rows: rows, columns: columns)
+        let weights = try #require(w.blocks)
+        for (tokens, leftover) in [(1, 0), (3, 0), (4, 4), (9, 8), (9, 2)] {
+            let x = (0..<(tokens * columns)).map { i in Float(sin(Double(i) * 0.37)) * 2 }
+            let padded = (tokens + 3) / 4 * 4
+            var prepared = [UInt8](repeating: 0, count: Q4_KProduct.activationBytes(tokens: padded, columns: columns))
+            var packed = [UInt8](repeating: 0, count: tokens * VNNIKernels.q4KTokenBytes(columns: columns))
+            var panel = [UInt8](repeating: 0, count: columns / 256 * VNNIKernels.q4KBlockBytes)
+            var portable = [Float](repeating: .nan, count: tokens * rows), integer = portable
+            prepared.withUnsafeMutableBytes { act in
+                Q4_KProduct.prepare(x, columns: columns, tokens: 0..<tokens, totalTokens: tokens, into: act.baseAddress!)
+                Q4_KProduct.multiply(weights: weights, rows: 0..<rows, columns: columns, activations: act.baseAddress!,
+                                     tokens: tokens, out: &portable, ldo: rows, leftoverFrom: leftover)
+                for t in 0..<tokens { Q4_KProduct.pack(act.baseAddress!, columns: columns, token: t, into: &packed) }
+            }
+            for p in 0..<((rows + 15) / 16) {
+                Q4_KProduct.repack16(weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
+                integer.withUnsafeMutableBufferPointer { out in
+                    VNNIKernels.q4KProduct(panel: panel, rows: min(16, rows - p * 16), columns: columns, activations: packed,
+                                           tokens: tokens, leftoverFrom: leftover, out: out.baseAddress! + p * 16, ldo: rows)
+                }
+            }
+            #expect(integer.map(\.bitPattern) == portable.map(\.bitPattern), "\(tokens) tokens, GEMV from \(leftover)")
+        }
+    }
 }
