@@ -66,6 +66,8 @@
 //            halves and the offset term are combined in Double, then rounded
 //            once to Float. Q3_K fits comfortably in the same scheme.
 
+import VNNIKernels
+
 // MARK: - Arithmetic selection
 
 enum KQuantArithmetic: Sendable {
@@ -522,5 +524,46 @@ enum KQuantProduct {
         kquantMultiply(format, weights: weights, rows: rows, columns: columns,
                        activations: activations, tokens: tokens, out: out, ldo: ldo,
                        arithmetic: arithmetic ?? .ggmlDefault(tokens: tokens))
+    }
+}
+
+// MARK: - AVX-512 VNNI route (tiled arithmetic)
+
+extension KQuantProduct {
+    /// Repacks rows `firstRow ..< firstRow + 16` (rows past `rows` repeat the last) into the panel layout of
+    /// ``VNNIKernels/kTiledBlockBytes``: 16-bit weights sc·(q − B), B the format's tiled bias.
+    static func repack16<F: KWeightFormat>(_: F.Type, weights: UnsafeRawPointer, firstRow: Int, rows: Int, columns: Int,
+                                          into panel: UnsafeMutableRawPointer) {
+        let nb = columns / 256, rowBytes = nb * F.blockBytes
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { codes in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scales in
+                for lane in 0..<16 {
+                    let row = weights + min(firstRow + lane, rows - 1) * rowBytes
+                    for b in 0..<nb {
+                        let out = panel + b * VNNIKernels.kTiledBlockBytes
+                        let d = F.unpack(row + b * F.blockBytes, codes: UnsafeMutableRawPointer(codes.baseAddress!),
+                                         scales: scales.baseAddress!)
+                        out.storeBytes(of: d, toByteOffset: 8192 + lane * 4, as: Float.self)
+                        let w = out.assumingMemoryBound(to: Int16.self)
+                        for k in 0..<256 {
+                            let value = Int32(scales[k / 16]) * (Int32(codes[k]) - F.tiledBias)
+                            w[(k / 2) * 32 + lane * 2 + k % 2] = Int16(value)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Converts one token of ``Q8KActivations`` to the layout of ``VNNIKernels/kTiledActivationBytes``.
+    static func pack(_ activations: UnsafeRawPointer, columns: Int, token t: Int, into packed: UnsafeMutableRawPointer) {
+        let nb = columns / 256
+        for b in 0..<nb {
+            let block = activations + (t * nb + b) * Q8KActivations.blockBytes
+            let out = packed + (t * nb + b) * VNNIKernels.kTiledActivationBytes
+            let codes = (block + 4).assumingMemoryBound(to: Int8.self), wide = out.assumingMemoryBound(to: Int16.self)
+            for k in 0..<256 { wide[k] = Int16(codes[k]) }
+            out.storeBytes(of: block.loadUnaligned(as: Float.self), toByteOffset: 512, as: Float.self)
+        }
     }
 }

@@ -456,6 +456,29 @@ extension GGMLOrder {
                     Q8KActivations.prepare(xs.value, columns: cols, tokens: range, into: act.p)
                 }
                 let blocks = UncheckedBox(w.blocks!), q6 = w.sourceType == .q6_K
+                if arithmetic == .tiled && VNNIKernels.available {
+                    _ = withActivations(n * cols / 256 * VNNIKernels.kTiledActivationBytes) { packed in
+                        parallelFor(n, threads: threads) { range in
+                            for t in range { KQuantProduct.pack(act.p, columns: cols, token: t, into: packed.p) }
+                        }
+                        parallelFor((rows + 15) / 16, threads: threads) { range in
+                            withUnsafeTemporaryAllocation(byteCount: cols / 256 * VNNIKernels.kTiledBlockBytes, alignment: 64) { panel in
+                                for p in range {
+                                    if q6 {
+                                        KQuantProduct.repack16(Q6KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
+                                                               columns: cols, into: panel.baseAddress!)
+                                    } else {
+                                        KQuantProduct.repack16(Q3KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
+                                                               columns: cols, into: panel.baseAddress!)
+                                    }
+                                    VNNIKernels.kTiledProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                                              activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
+                                }
+                            }
+                        }
+                    }
+                    return
+                }
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     if q6 {

@@ -313,3 +313,84 @@ extension VNNIKernels {
         return subtract(acc, accMin)
     }
 }
+
+// MARK: - Q6_K and Q3_K (ggml's tiled K-quant order)
+
+extension VNNIKernels {
+    /// Bytes of one super-block (256 columns) of a repacked 16-row K-quant panel: for each column pair c
+    /// (0…127) the two 16-bit weights sc·(q − B) of row r at `c·64 + r·4` (column 2c in the low half); then
+    /// the rows' super-block scales `d` as floats at `8192 + r·4`.
+    public static let kTiledBlockBytes = 8256
+
+    /// Bytes per token and super-block of K-quant activations: the Q8_K codes as 16-bit pairs (column 2c
+    /// in the low half of Int32 c), then the block's scale (a float).
+    public static let kTiledActivationBytes = 516
+
+    /// `acc + a.low·b.low + a.high·b.high` per int32 lane, 16-bit halves signed (`vpdpwssd`).
+    @inline(__always)
+    static func dot16(_ acc: SIMD16<Int32>, _ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
+        let r = Builtin.int_x86_avx512_vpdpwssd_512(
+            unsafeBitCast(acc, to: Builtin.Vec16xInt32.self), unsafeBitCast(a, to: Builtin.Vec16xInt32.self),
+            unsafeBitCast(b, to: Builtin.Vec16xInt32.self))
+        return unsafeBitCast(r, to: SIMD16<Int32>.self)
+    }
+
+    @inline(__always)
+    static func add(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
+        unsafeBitCast(Builtin.add_Vec16xInt32(unsafeBitCast(a, to: Builtin.Vec16xInt32.self),
+                                              unsafeBitCast(b, to: Builtin.Vec16xInt32.self)), to: SIMD16<Int32>.self)
+    }
+
+    /// ggml's tiled K-quant product for one repacked panel × `tokens` tokens: per output, per super-block,
+    /// the exact integer S = Σ sc·(q − B)·a (int32, from `vpdpwssd`), then `acc = fma(Float(S)·d, dy, acc)`.
+    /// Stores `out[t·ldo + r]` for r < `rows` (≤ 16).
+    public static func kTiledProduct(panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
+                                     tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+        let nb = columns / 256, stride = nb * kTiledActivationBytes
+        var t = 0
+        while t < tokens {
+            let last = min(4, tokens - t) - 1
+            let x0 = activations + t * stride, x1 = x0 + min(1, last) * stride
+            let x2 = x0 + min(2, last) * stride, x3 = x0 + min(3, last) * stride
+            var acc0 = SIMD16<Float>(), acc1 = SIMD16<Float>(), acc2 = SIMD16<Float>(), acc3 = SIMD16<Float>()
+            for b in 0..<nb {
+                let w = panel + b &* kTiledBlockBytes, offset = b &* kTiledActivationBytes
+                // Two partial sums per token (even and odd pairs) keep eight independent chains in flight.
+                var e0 = SIMD16<Int32>(), e1 = SIMD16<Int32>(), e2 = SIMD16<Int32>(), e3 = SIMD16<Int32>()
+                var o0 = SIMD16<Int32>(), o1 = SIMD16<Int32>(), o2 = SIMD16<Int32>(), o3 = SIMD16<Int32>()
+                @inline(__always) func pair(_ x: UnsafeRawPointer, _ c: Int) -> SIMD16<Int32> {
+                    SIMD16(repeating: x.loadUnaligned(fromByteOffset: offset &+ c &* 4, as: Int32.self))
+                }
+                var c = 0
+                while c < 128 {
+                    let we = w.loadUnaligned(fromByteOffset: c &* 64, as: SIMD16<Int32>.self)
+                    let wo = w.loadUnaligned(fromByteOffset: c &* 64 &+ 64, as: SIMD16<Int32>.self)
+                    e0 = dot16(e0, we, pair(x0, c)); e1 = dot16(e1, we, pair(x1, c))
+                    e2 = dot16(e2, we, pair(x2, c)); e3 = dot16(e3, we, pair(x3, c))
+                    o0 = dot16(o0, wo, pair(x0, c &+ 1)); o1 = dot16(o1, wo, pair(x1, c &+ 1))
+                    o2 = dot16(o2, wo, pair(x2, c &+ 1)); o3 = dot16(o3, wo, pair(x3, c &+ 1))
+                    c &+= 2
+                }
+                let d = load(w, 8192)
+                @inline(__always) func dy(_ x: UnsafeRawPointer) -> SIMD16<Float> {
+                    SIMD16(repeating: x.loadUnaligned(fromByteOffset: offset &+ 512, as: Float.self))
+                }
+                acc0 = fma(multiply(float(add(e0, o0)), d), dy(x0), acc0)
+                acc1 = fma(multiply(float(add(e1, o1)), d), dy(x1), acc1)
+                acc2 = fma(multiply(float(add(e2, o2)), d), dy(x2), acc2)
+                acc3 = fma(multiply(float(add(e3, o3)), d), dy(x3), acc3)
+            }
+            @inline(__always) func put(_ i: Int, _ v: SIMD16<Float>) {
+                guard i <= last else { return }
+                let o = out + (t + i) * ldo
+                if rows == 16 {
+                    UnsafeMutableRawPointer(o).storeBytes(of: v, as: SIMD16<Float>.self)
+                } else {
+                    for r in 0..<rows { o[r] = v[r] }
+                }
+            }
+            put(0, acc0); put(1, acc1); put(2, acc2); put(3, acc3)
+            t += 4
+        }
+    }
+}

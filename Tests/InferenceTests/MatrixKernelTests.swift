@@ -233,4 +233,42 @@ struct MatrixKernelTests {
             #expect(integer.map(\.bitPattern) == portable.map(\.bitPattern), "\(tokens) tokens, GEMV from \(leftover)")
         }
     }
+
+    @Test("Q6_K and Q3_K tiled products are the same bits with VNNI as with the portable kernel",
+          .enabled(if: VNNIKernels.available), arguments: [GGMLType.q6_K, .q3_K])
+    func kTiledRoutes(type: GGMLType) throws {
+        let rows = 24, columns = 512
+        let (w, _) = try Self.matrix(type, rows: rows, columns: columns)
+        let weights = try #require(w.blocks)
+        for tokens in [1, 5, 8, 9] {
+            let x = (0..<(tokens * columns)).map { i in Float(sin(Double(i) * 0.37)) * 2 }
+            var act = [UInt8](repeating: 0, count: Q8KActivations.bytes(tokens: tokens, columns: columns))
+            var packed = [UInt8](repeating: 0, count: tokens * columns / 256 * VNNIKernels.kTiledActivationBytes)
+            var panel = [UInt8](repeating: 0, count: columns / 256 * VNNIKernels.kTiledBlockBytes)
+            var portable = [Float](repeating: .nan, count: tokens * rows), integer = portable
+            act.withUnsafeMutableBytes { a in
+                Q8KActivations.prepare(x, columns: columns, tokens: 0..<tokens, into: a.baseAddress!)
+                for t in 0..<tokens { KQuantProduct.pack(a.baseAddress!, columns: columns, token: t, into: &packed) }
+            }
+            if type == .q6_K {
+                KQuantProduct.multiply(Q6KFormat.self, weights: weights, rows: 0..<rows, columns: columns, activations: act,
+                                       tokens: tokens, out: &portable, ldo: rows, arithmetic: .tiled)
+            } else {
+                KQuantProduct.multiply(Q3KFormat.self, weights: weights, rows: 0..<rows, columns: columns, activations: act,
+                                       tokens: tokens, out: &portable, ldo: rows, arithmetic: .tiled)
+            }
+            for p in 0..<((rows + 15) / 16) {
+                if type == .q6_K {
+                    KQuantProduct.repack16(Q6KFormat.self, weights: weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
+                } else {
+                    KQuantProduct.repack16(Q3KFormat.self, weights: weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
+                }
+                integer.withUnsafeMutableBufferPointer { out in
+                    VNNIKernels.kTiledProduct(panel: panel, rows: min(16, rows - p * 16), columns: columns, activations: packed,
+                                              tokens: tokens, out: out.baseAddress! + p * 16, ldo: rows)
+                }
+            }
+            #expect(integer.map(\.bitPattern) == portable.map(\.bitPattern), "\(type), \(tokens) tokens")
+        }
+    }
 }
