@@ -143,16 +143,22 @@ enum GGMLOrder {
             UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
         }
         if WideKernels.available {
-            var r = rows.lowerBound
-            while r < rows.upperBound {
-                let nr = min(4, rows.upperBound - r)
-                var t = 0
-                while t < tokens {
-                    WideKernels.f32Tile(w: w + r * ldw, ldw: ldw, rows: nr, x: x + t * ldx, ldx: ldx, tokens: min(3, tokens - t),
-                                        columns: columns, out: out + t * ldo + r, ldo: ldo)
-                    t += 3
+            // Blocks of 48 tokens stay in the L2 cache while every row group of the range passes over them.
+            var t0 = 0
+            while t0 < tokens {
+                let block = min(48, tokens - t0)
+                var r = rows.lowerBound
+                while r < rows.upperBound {
+                    let nr = min(4, rows.upperBound - r)
+                    var t = t0
+                    while t < t0 + block {
+                        WideKernels.f32Tile(w: w + r * ldw, ldw: ldw, rows: nr, x: x + t * ldx, ldx: ldx,
+                                            tokens: min(6, t0 + block - t), columns: columns, out: out + t * ldo + r, ldo: ldo)
+                        t += 6
+                    }
+                    r += nr
                 }
-                r += nr
+                t0 += block
             }
             return
         }

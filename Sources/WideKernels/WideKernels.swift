@@ -84,28 +84,36 @@ extension WideKernels {
         return (b[0] + b[2]) + (b[1] + b[3])
     }
 
-    /// tinyBLAS's F32 order for `rows` ≤ 4 weight rows × `tokens` ≤ 3 activation rows:
+    /// tinyBLAS's F32 order for `rows` ≤ 4 weight rows × `tokens` ≤ 6 activation rows:
     /// `out[t·ldo + r] = sum16(Σ_k lane-wise w[r][k]·x[t][k])`, lane l taking k ≡ l (mod 16) as one FMA chain.
     /// Spare rows and tokens repeat the last ones and are not stored. `columns` is a multiple of 16.
     public static func f32Tile(w: UnsafePointer<Float>, ldw: Int, rows: Int, x: UnsafePointer<Float>, ldx: Int, tokens: Int,
                                columns: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
         let w0 = w, w1 = w + min(1, rows - 1) * ldw, w2 = w + min(2, rows - 1) * ldw, w3 = w + min(3, rows - 1) * ldw
-        let x0 = x, x1 = x + min(1, tokens - 1) * ldx, x2 = x + min(2, tokens - 1) * ldx
-        var a00 = SIMD16<Float>(), a01 = SIMD16<Float>(), a02 = SIMD16<Float>()
-        var a10 = SIMD16<Float>(), a11 = SIMD16<Float>(), a12 = SIMD16<Float>()
-        var a20 = SIMD16<Float>(), a21 = SIMD16<Float>(), a22 = SIMD16<Float>()
-        var a30 = SIMD16<Float>(), a31 = SIMD16<Float>(), a32 = SIMD16<Float>()
+        let last = tokens - 1
+        let x0 = x, x1 = x + min(1, last) * ldx, x2 = x + min(2, last) * ldx
+        let x3 = x + min(3, last) * ldx, x4 = x + min(4, last) * ldx, x5 = x + min(5, last) * ldx
+        var a00 = SIMD16<Float>(), a01 = SIMD16<Float>(), a02 = SIMD16<Float>(), a03 = SIMD16<Float>()
+        var a10 = SIMD16<Float>(), a11 = SIMD16<Float>(), a12 = SIMD16<Float>(), a13 = SIMD16<Float>()
+        var a20 = SIMD16<Float>(), a21 = SIMD16<Float>(), a22 = SIMD16<Float>(), a23 = SIMD16<Float>()
+        var a30 = SIMD16<Float>(), a31 = SIMD16<Float>(), a32 = SIMD16<Float>(), a33 = SIMD16<Float>()
+        var a40 = SIMD16<Float>(), a41 = SIMD16<Float>(), a42 = SIMD16<Float>(), a43 = SIMD16<Float>()
+        var a50 = SIMD16<Float>(), a51 = SIMD16<Float>(), a52 = SIMD16<Float>(), a53 = SIMD16<Float>()
         var k = 0
         while k < columns {
-            let v0 = load16(x0, k), v1 = load16(x1, k), v2 = load16(x2, k)
-            var m = load16(w0, k)
-            a00.addProduct(m, v0); a01.addProduct(m, v1); a02.addProduct(m, v2)
-            m = load16(w1, k)
-            a10.addProduct(m, v0); a11.addProduct(m, v1); a12.addProduct(m, v2)
-            m = load16(w2, k)
-            a20.addProduct(m, v0); a21.addProduct(m, v1); a22.addProduct(m, v2)
-            m = load16(w3, k)
-            a30.addProduct(m, v0); a31.addProduct(m, v1); a32.addProduct(m, v2)
+            let m0 = load16(w0, k), m1 = load16(w1, k), m2 = load16(w2, k), m3 = load16(w3, k)
+            var v = load16(x0, k)
+            a00.addProduct(m0, v); a01.addProduct(m1, v); a02.addProduct(m2, v); a03.addProduct(m3, v)
+            v = load16(x1, k)
+            a10.addProduct(m0, v); a11.addProduct(m1, v); a12.addProduct(m2, v); a13.addProduct(m3, v)
+            v = load16(x2, k)
+            a20.addProduct(m0, v); a21.addProduct(m1, v); a22.addProduct(m2, v); a23.addProduct(m3, v)
+            v = load16(x3, k)
+            a30.addProduct(m0, v); a31.addProduct(m1, v); a32.addProduct(m2, v); a33.addProduct(m3, v)
+            v = load16(x4, k)
+            a40.addProduct(m0, v); a41.addProduct(m1, v); a42.addProduct(m2, v); a43.addProduct(m3, v)
+            v = load16(x5, k)
+            a50.addProduct(m0, v); a51.addProduct(m1, v); a52.addProduct(m2, v); a53.addProduct(m3, v)
             k &+= 16
         }
         @inline(__always) func put(_ t: Int, _ c0: SIMD16<Float>, _ c1: SIMD16<Float>, _ c2: SIMD16<Float>, _ c3: SIMD16<Float>) {
@@ -116,7 +124,8 @@ extension WideKernels {
             if rows > 2 { o[2] = sum16(c2) }
             if rows > 3 { o[3] = sum16(c3) }
         }
-        put(0, a00, a10, a20, a30); put(1, a01, a11, a21, a31); put(2, a02, a12, a22, a32)
+        put(0, a00, a01, a02, a03); put(1, a10, a11, a12, a13); put(2, a20, a21, a22, a23)
+        put(3, a30, a31, a32, a33); put(4, a40, a41, a42, a43); put(5, a50, a51, a52, a53)
     }
 
     /// tinyBLAS_Q0's order for two 16-row panels (A, B) × `tokens` ≤ 4 activation rows of Q8_0 codes.
