@@ -53,6 +53,20 @@ public final class AtomicOutputFile {
         }
     }
 
+    /// Overwrites bytes already written, at `position` (for a header whose fields are known only at the end).
+    public func write(_ bytes: [UInt8], at position: Int) throws(FileAccessError) {
+        precondition(position >= 0 && position + bytes.count <= offset, "only written bytes can be overwritten")
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .writeFailed(path: destination.path, reason: String(cString: strerror(errno)))
+            }
+            done += n
+        }
+    }
+
     /// Appends the bytes of an array.
     public func write(_ bytes: [UInt8]) throws(FileAccessError) {
         var failure: FileAccessError?

@@ -54,29 +54,102 @@ public enum LogitsCache {
     }
 
     static func checksum(_ b: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        let words = b.count / 8
-        for i in 0..<words {
-            h = (h ^ b.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)) &* 0x0000_0100_0000_01b3
-        }
-        for i in (words * 8)..<b.count { h = (h ^ UInt64(b[i])) &* 0x0000_0100_0000_01b3 }
-        return h
+        var c = Checksum()
+        c.update(b)
+        return c.value
     }
 
-    /// Writes `reference` to `url` atomically, with the model file's `identity` when known.
+    /// FNV-1a over the 64-bit little-endian words of a byte stream, then its last `count % 8` bytes one by
+    /// one; fed in pieces of any size.
+    struct Checksum {
+        private var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        private var pending: UInt64 = 0
+        private var pendingCount = 0
+
+        mutating func update(_ b: UnsafeRawBufferPointer) {
+            var i = 0
+            while pendingCount > 0 && pendingCount < 8 && i < b.count {
+                pending |= UInt64(b[i]) << (8 * pendingCount)
+                pendingCount += 1
+                i += 1
+            }
+            if pendingCount == 8 {
+                h = (h ^ pending) &* 0x0000_0100_0000_01b3
+                pending = 0
+                pendingCount = 0
+            }
+            while i + 8 <= b.count {
+                h = (h ^ UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* 0x0000_0100_0000_01b3
+                i += 8
+            }
+            while i < b.count {
+                pending |= UInt64(b[i]) << (8 * pendingCount)
+                pendingCount += 1
+                i += 1
+            }
+        }
+
+        var value: UInt64 {
+            var v = h
+            for k in 0..<pendingCount { v = (v ^ ((pending >> (8 * k)) & 0xFF)) &* 0x0000_0100_0000_01b3 }
+            return v
+        }
+    }
+
+    /// Writes `reference` to `url` atomically (a temporary file renamed into place), with the model file's
+    /// `identity` when known.
     public static func write(_ reference: ReferenceLogProbabilities, modelHash: [UInt8], identity: [UInt8]? = nil,
                              to url: URL) throws(InferenceError) {
-        let payload = reference.llamaFormat()
-        var out = magic
-        func u(_ v: some FixedWidthInteger) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
-        u(version)
-        out += modelHash
-        out += key(tokens: reference.tokens, contextLength: reference.contextLength)
-        out += identity ?? [UInt8](repeating: 0, count: identitySize)
-        u(UInt64(payload.count))
-        u(payload.withUnsafeBytes { checksum($0) })
-        out += payload
-        do { try Data(out).write(to: url, options: .atomic) } catch { throw .io(path: url.path, reason: "\(error)") }
+        let writer = try Writer(url: url, modelHash: modelHash, identity: identity, contextLength: reference.contextLength,
+                                vocabularySize: reference.vocabularySize, chunkCount: reference.chunkCount, tokens: reference.tokens)
+        try reference.records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in try writer.append(r) }
+        try writer.commit()
+    }
+
+    /// A cache written as the reference is computed, chunk by chunk, so its records are never all in memory:
+    /// the header's length and checksum are filled in by ``commit()``, which renames the file into place.
+    final class Writer {
+        private let file: AtomicOutputFile
+        private let url: URL
+        private var sum = Checksum()
+        private var payload = 0
+
+        init(url: URL, modelHash: [UInt8], identity: [UInt8]?, contextLength: Int, vocabularySize: Int, chunkCount: Int,
+             tokens: [Int32]) throws(InferenceError) {
+            self.url = url
+            var header = magic
+            withUnsafeBytes(of: version.littleEndian) { header += $0 }
+            header += modelHash
+            header += key(tokens: tokens, contextLength: contextLength)
+            header += identity ?? [UInt8](repeating: 0, count: identitySize)
+            header += [UInt8](repeating: 0, count: 16)   // length and checksum, at commit
+            let head = ReferenceLogProbabilities.llamaHeader(contextLength: contextLength, vocabularySize: vocabularySize,
+                                                            chunkCount: chunkCount, tokens: tokens)
+            do throws(FileAccessError) {
+                file = try AtomicOutputFile(destination: url, overwrite: true)
+                try file.write(header)
+                try file.write(head)
+            } catch { throw .io(path: url.path, reason: error.description) }
+            head.withUnsafeBytes { sum.update($0) }
+            payload = head.count
+        }
+
+        func append(_ records: UnsafeBufferPointer<UInt16>) throws(InferenceError) {
+            let bytes = UnsafeRawBufferPointer(records)
+            sum.update(bytes)
+            payload += bytes.count
+            do throws(FileAccessError) { try file.write(bytes) } catch { throw .io(path: url.path, reason: error.description) }
+        }
+
+        func commit() throws(InferenceError) {
+            var tail: [UInt8] = []
+            withUnsafeBytes(of: UInt64(payload).littleEndian) { tail += $0 }
+            withUnsafeBytes(of: sum.value.littleEndian) { tail += $0 }
+            do throws(FileAccessError) {
+                try file.write(tail, at: headerSize - 16)
+                try file.commit()
+            } catch { throw .io(path: url.path, reason: error.description) }
+        }
     }
 
     /// Reads the cache at `url`: nil when absent or keyed differently; throws when corrupt.
@@ -89,32 +162,38 @@ public enum LogitsCache {
     public static func read(from url: URL, identity: [UInt8]?, hash: () throws(InferenceError) -> [UInt8], tokens: [Int32],
                             contextLength: Int) throws(InferenceError) -> ReferenceLogProbabilities? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch { throw .io(path: url.path, reason: "\(error)") }
+        let file: MappedFile
+        do { file = try MappedFile(url: url) } catch { throw .io(path: url.path, reason: error.description) }
+        let b = file.bytes
         let wantKey = key(tokens: tokens, contextLength: contextLength)
-        do {
-        return try data.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(InferenceError) -> ReferenceLogProbabilities? in
-            func bad(_ r: String) -> InferenceError { .corruptLogitsCache(path: url.path, reason: r) }
-            guard b.count >= headerSize, Array(b[0..<8]) == magic else { throw bad("not a Kiln logits cache (bad magic or truncated header)") }
-            let version = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
-            // Version 1 held logits of an earlier forward pass: a miss, to be rewritten.
-            if version == 1 { return nil }
-            guard version == Self.version else { throw bad("unsupported version \(version)") }
-            guard Array(b[44..<76]) == wantKey else { return nil }
-            let recorded = Array(b[76..<(76 + identitySize)])
-            if identity == nil || recorded != identity! {
-                guard Array(b[12..<44]) == (try hash()) else { return nil }
-            }
-            let lengthAt = 76 + identitySize
-            let len = Int(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt, as: UInt64.self)))
-            let sum = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt + 8, as: UInt64.self))
-            guard b.count == headerSize + len else { throw bad("payload is \(b.count - headerSize) bytes, header says \(len)") }
-            let payload = UnsafeRawBufferPointer(rebasing: b[headerSize...])
-            guard checksum(payload) == sum else { throw bad("checksum mismatch") }
-            let r = try ReferenceLogProbabilities(llamaFormat: payload, path: url.path)
-            guard r.tokens == tokens, r.contextLength == contextLength else { throw bad("tokens differ from the key") }
-            return r
+        func bad(_ r: String) -> InferenceError { .corruptLogitsCache(path: url.path, reason: r) }
+        guard b.count >= headerSize, Array(b[0..<8]) == magic else { throw bad("not a Kiln logits cache (bad magic or truncated header)") }
+        let version = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
+        // Version 1 held logits of an earlier forward pass: a miss, to be rewritten.
+        if version == 1 { return nil }
+        guard version == Self.version else { throw bad("unsupported version \(version)") }
+        guard Array(b[44..<76]) == wantKey else { return nil }
+        let recorded = Array(b[76..<(76 + identitySize)])
+        if identity == nil || recorded != identity! {
+            guard Array(b[12..<44]) == (try hash()) else { return nil }
         }
-        } catch let e as InferenceError { throw e } catch { throw .io(path: url.path, reason: "\(error)") }
+        let lengthAt = 76 + identitySize
+        let len = Int(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt, as: UInt64.self)))
+        let stored = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt + 8, as: UInt64.self))
+        guard b.count == headerSize + len else { throw bad("payload is \(b.count - headerSize) bytes, header says \(len)") }
+        // Checked in slices whose pages are dropped behind, so the check does not keep the file resident.
+        var sum = Checksum()
+        let slice = 1 << 25
+        var at = headerSize
+        while at < b.count {
+            let n = min(slice, b.count - at)
+            sum.update(file.slice(offset: at, length: n))
+            file.dropPages(offset: at, length: n)
+            at += n
+        }
+        guard sum.value == stored else { throw bad("checksum mismatch") }
+        let r = try ReferenceLogProbabilities(llamaFormat: file, offset: headerSize)
+        guard r.tokens == tokens, r.contextLength == contextLength else { throw bad("tokens differ from the key") }
+        return r
     }
 }

@@ -67,14 +67,26 @@ public enum Perplexity {
                                  maxChunks: Int? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
                                  progress: Progress? = nil) throws(InferenceError) -> ReferenceLogProbabilities {
         let (tokens, chunks) = try chunkTokens(allTokens, contextLength: n, maxChunks: maxChunks)
+        var records: [UInt16] = []
+        try reference(model: model, tokens: tokens, chunks: chunks, contextLength: n, threads: threads, progress: progress) { chunk in
+            records += chunk
+        }
+        return ReferenceLogProbabilities(contextLength: n, vocabularySize: model.configuration.vocabularySize, chunkCount: chunks,
+                                         tokens: tokens, records: records)
+    }
+
+    /// The reference pass over `chunks` chunks of `tokens` (already cut by ``chunkTokens(_:contextLength:maxChunks:)``),
+    /// handing each chunk's records to `sink` in order.
+    static func reference(model: TransformerModel, tokens: [Int32], chunks: Int, contextLength n: Int, threads: Int,
+                          progress: Progress?, sink: (UnsafeBufferPointer<UInt16>) throws(InferenceError) -> Void) throws(InferenceError) {
         let vocab = model.configuration.vocabularySize
         let slots = LogProbabilityRecord.slots(vocabularySize: vocab)
         let scored = n - 1 - n / 2, first = n / 2
-        var records = [UInt16](repeating: 0, count: chunks * scored * slots)
+        var records = [UInt16](repeating: 0, count: scored * slots)
         let session = InferenceSession(model: model, contextLength: n, threads: threads)
         for i in 0..<chunks {
             try records.withUnsafeMutableBufferPointer { (rec: inout UnsafeMutableBufferPointer<UInt16>) throws(InferenceError) in
-                let out = SendablePointer(rec.baseAddress! + i * scored * slots)
+                let out = SendablePointer(rec.baseAddress!)
                 try evaluateChunk(session, tokens: tokens, chunk: i, chunks: chunks, contextLength: n) { logits in
                     let l = UncheckedBox(logits)
                     parallelFor(scored, threads: threads) { r in
@@ -86,9 +98,9 @@ public enum Perplexity {
                     }
                 }
             }
+            try records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in try sink(r) }
             progress?(i + 1, chunks)
         }
-        return ReferenceLogProbabilities(contextLength: n, vocabularySize: vocab, chunkCount: chunks, tokens: tokens, records: records)
     }
 
     /// Runs `model` over the reference's tokens and accumulates llama-perplexity's KL-divergence statistics.
@@ -120,6 +132,7 @@ public enum Perplexity {
                     }
                 }
             }
+            ref.records.release((i * scored * slots)..<((i + 1) * scored * slots))
             for r in results { acc.add(r) }
             progress?(i + 1, ref.chunkCount)
         }

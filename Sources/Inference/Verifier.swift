@@ -78,7 +78,7 @@ public struct Verifier {
 
     /// The reference log-probabilities for `tokens`, from the cache when it holds them.
     public func reference(tokens: [Int32], progress: Perplexity.Progress? = nil) throws -> (ReferenceLogProbabilities, ModelConfiguration) {
-        let (chunked, _) = try Perplexity.chunkTokens(tokens, contextLength: contextLength, maxChunks: maxChunks)
+        let (chunked, chunks) = try Perplexity.chunkTokens(tokens, contextLength: contextLength, maxChunks: maxChunks)
         var hash: [UInt8]? = nil
         let identity = reference.identity()
         if let cacheURL {
@@ -99,12 +99,25 @@ public struct Verifier {
             }
         }
         let model = try reference.load(threads)
+        if let cacheURL {
+            // Each chunk's records go straight to the cache file, which the comparisons then read mapped.
+            let h = try hash ?? reference.contentHash()
+            let writer = try LogitsCache.Writer(url: cacheURL, modelHash: h, identity: identity, contextLength: contextLength,
+                                                vocabularySize: model.configuration.vocabularySize, chunkCount: chunks,
+                                                tokens: chunked)
+            try Perplexity.reference(model: model, tokens: chunked, chunks: chunks, contextLength: contextLength,
+                                     threads: threads, progress: progress) { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in
+                try writer.append(r)
+            }
+            try writer.commit()
+            guard let r = try LogitsCache.read(from: cacheURL, identity: identity, hash: { h }, tokens: chunked,
+                                               contextLength: contextLength) else {
+                throw InferenceError.corruptLogitsCache(path: cacheURL.path, reason: "not readable right after it was written")
+            }
+            return (r, model.configuration)
+        }
         let r = try Perplexity.reference(model: model, tokens: tokens, contextLength: contextLength, maxChunks: maxChunks,
                                          threads: threads, progress: progress)
-        if let cacheURL {
-            let h = try hash ?? reference.contentHash()
-            try LogitsCache.write(r, modelHash: h, identity: identity, to: cacheURL)
-        }
         return (r, model.configuration)
     }
 

@@ -135,4 +135,43 @@ struct FormatTests {
         let llama = ref.llamaFormat()
         #expect(try llama.withUnsafeBytes { try ReferenceLogProbabilities(llamaFormat: $0, path: "x") } == ref)
     }
+
+    @Test("The cache checksum is the same fed whole or in pieces of any size")
+    func checksumPieces() {
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let whole = bytes.withUnsafeBytes { LogitsCache.checksum($0) }
+        for cuts in [[1], [7, 8, 9], [20, 503], [3, 3, 3, 997]] {
+            var c = LogitsCache.Checksum()
+            var start = 0
+            for end in cuts + [bytes.count] where end > start {
+                bytes[start..<end].withUnsafeBytes { c.update($0) }
+                start = end
+            }
+            #expect(c.value == whole, "cuts \(cuts)")
+        }
+    }
+
+    @Test("A cache written chunk by chunk holds the same bytes as one written at once, and reads back mapped")
+    func streamedCache() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-cache-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let ref = sampleReference(), hash = [UInt8](repeating: 7, count: 32)
+        let whole = dir.appendingPathComponent("whole"), streamed = dir.appendingPathComponent("streamed")
+        try LogitsCache.write(ref, modelHash: hash, to: whole)
+        let writer = try LogitsCache.Writer(url: streamed, modelHash: hash, identity: nil, contextLength: ref.contextLength,
+                                            vocabularySize: ref.vocabularySize, chunkCount: ref.chunkCount, tokens: ref.tokens)
+        let perChunk = ref.records.count / ref.chunkCount
+        try ref.records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in
+            for i in 0..<ref.chunkCount {
+                try writer.append(UnsafeBufferPointer(rebasing: r[(i * perChunk)..<((i + 1) * perChunk)]))
+            }
+        }
+        try writer.commit()
+        #expect(try Data(contentsOf: whole) == Data(contentsOf: streamed))
+        let read = try #require(try LogitsCache.read(from: streamed, modelHash: hash, tokens: ref.tokens, contextLength: 16))
+        #expect(read == ref)
+        read.records.release(0..<read.records.count)
+        #expect(read == ref)
+    }
 }
