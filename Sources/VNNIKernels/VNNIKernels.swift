@@ -43,6 +43,16 @@ public enum VNNIKernels {
                       to: SIMD16<Float>.self)
     }
 
+    /// Stores the first `rows` lanes of `v` at `o` (all 16 in one store when the panel is full).
+    @inline(__always)
+    static func store(_ v: SIMD16<Float>, _ o: UnsafeMutablePointer<Float>, rows: Int) {
+        if rows == 16 {
+            UnsafeMutableRawPointer(o).storeBytes(of: v, as: SIMD16<Float>.self)
+        } else {
+            for r in 0..<rows { o[r] = v[r] }
+        }
+    }
+
     /// `a·b + c` rounded once per lane. (The standard library's `addProduct` is not vectorized in a module
     /// compiled with `-parse-stdlib`, so the float steps here use builtins too.)
     @inline(__always)
@@ -162,13 +172,7 @@ public enum VNNIKernels {
                 let i = t &* 2 &+ p
                 @inline(__always) func lane(_ j: Int) -> SIMD16<Float> { lanes[j &* 8 &+ i] }
                 let sum = add(add(add(lane(0), lane(4)), add(lane(2), lane(6))), add(add(lane(1), lane(5)), add(lane(3), lane(7))))
-                let o = out + t * ldo + p * 16
-                let valid = p == 0 ? rowsA : rowsB
-                if valid == 16 {
-                    UnsafeMutableRawPointer(o).storeBytes(of: sum, as: SIMD16<Float>.self)
-                } else {
-                    for r in 0..<valid { o[r] = sum[r] }
-                }
+                store(sum, out + t * ldo + p * 16, rows: p == 0 ? rowsA : rowsB)
             }
         }
     }
@@ -203,13 +207,7 @@ extension VNNIKernels {
         }
         t = leftoverFrom
         while t < tokens {
-            let o = out + t * ldo
-            let v = q4KRow(panel: panel, columns: columns, activations: activations + t * stride)
-            if rows == 16 {
-                UnsafeMutableRawPointer(o).storeBytes(of: v, as: SIMD16<Float>.self)
-            } else {
-                for r in 0..<rows { o[r] = v[r] }
-            }
+            store(q4KRow(panel: panel, columns: columns, activations: activations + t * stride), out + t * ldo, rows: rows)
             t += 1
         }
     }
@@ -276,13 +274,7 @@ extension VNNIKernels {
             }
         }
         @inline(__always) func put(_ t: Int, _ v: SIMD16<Float>) {
-            guard t < tokens else { return }
-            let o = out + t * ldo
-            if rows == 16 {
-                UnsafeMutableRawPointer(o).storeBytes(of: v, as: SIMD16<Float>.self)
-            } else {
-                for r in 0..<rows { o[r] = v[r] }
-            }
+            if t < tokens { store(v, out + t * ldo, rows: rows) }
         }
         put(0, subtract(acc0, min0)); put(1, subtract(acc1, min1)); put(2, subtract(acc2, min2)); put(3, subtract(acc3, min3))
     }
@@ -381,13 +373,7 @@ extension VNNIKernels {
                 acc3 = fma(multiply(float(add(e3, o3)), d), dy(x3), acc3)
             }
             @inline(__always) func put(_ i: Int, _ v: SIMD16<Float>) {
-                guard i <= last else { return }
-                let o = out + (t + i) * ldo
-                if rows == 16 {
-                    UnsafeMutableRawPointer(o).storeBytes(of: v, as: SIMD16<Float>.self)
-                } else {
-                    for r in 0..<rows { o[r] = v[r] }
-                }
+                if i <= last { store(v, out + (t + i) * ldo, rows: rows) }
             }
             put(0, acc0); put(1, acc1); put(2, acc2); put(3, acc3)
             t += 4
