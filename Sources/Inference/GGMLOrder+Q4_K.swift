@@ -339,12 +339,12 @@ enum Q4_KProduct {
                     floats[1152 + j * 16 + lane] = Float(mn)
                 }
                 let codes = out.assumingMemoryBound(to: UInt8.self)
+                @inline(__always) func put(_ column: Int, _ code: UInt8) { codes[(column / 4) * 64 + lane * 4 + column % 4] = code }
                 for p in 0..<4 {
                     for l in 0..<32 {
                         let byte = (blk + 16).load(fromByteOffset: 32 * p + l, as: UInt8.self)
-                        for (column, code) in [(64 * p + l, byte & 15), (64 * p + 32 + l, byte >> 4)] {
-                            codes[(column / 4) * 64 + lane * 4 + column % 4] = code
-                        }
+                        put(64 * p + l, byte & 15)
+                        put(64 * p + 32 + l, byte >> 4)
                     }
                 }
             }
