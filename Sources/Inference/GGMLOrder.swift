@@ -252,12 +252,15 @@ enum GGMLOrder {
         }
     }
 
-    /// Converts one token's codes from ``quantizeQ8_0(_:count:codes:scales:)`` to the packed form
-    /// ``VNNIKernels/q0Product(panelA:scalesA:rowsA:panelB:scalesB:rowsB:blocks:x:ldx:xs:ldxs:tokens:out:ldo:)`` reads.
+    /// Packs one token's codes from ``quantizeQ8_0(_:count:codes:scales:)`` as
+    /// ``VNNIKernels/q0Product(panelA:scalesA:rowsA:panelB:scalesB:rowsB:blocks:x:ldx:xs:ldxs:tokens:out:ldo:)``
+    /// reads them: per group of four columns, the four codes as bytes of an Int32 (little-endian), then
+    /// −128 × their sum, which cancels the 128 added to the weights' codes.
     static func packQ0Activations(_ codes: UnsafePointer<Float>, columns: Int, into packed: UnsafeMutablePointer<Int32>) {
-        withUnsafeTemporaryAllocation(of: Int8.self, capacity: columns) { bytes in
-            for k in 0..<columns { bytes[k] = Int8(codes[k]) }
-            VNNIKernels.packActivations(codes: bytes.baseAddress!, columns: columns, into: packed)
+        for g in 0..<(columns / 4) {
+            let c0 = Int32(codes[4 * g]), c1 = Int32(codes[4 * g + 1]), c2 = Int32(codes[4 * g + 2]), c3 = Int32(codes[4 * g + 3])
+            packed[2 * g] = (c0 & 0xFF) | (c1 & 0xFF) << 8 | (c2 & 0xFF) << 16 | (c3 & 0xFF) << 24
+            packed[2 * g + 1] = -128 * (c0 + c1 + c2 + c3)
         }
     }
 
@@ -375,21 +378,27 @@ extension GGMLOrder {
             let blocks = cols / 32
             return withUnsafeTemporaryAllocation(of: Float.self, capacity: n * blocks) { sb in
                 let scales = SendablePointer(sb.baseAddress!)
-                parallelFor(n, threads: threads) { range in
-                    for t in range {
-                        quantizeQ8_0(xs.value + t * cols, count: cols, codes: ss.p + t * cols, scales: scales.p + t * blocks)
-                    }
+                @Sendable func quantize(_ t: Int) {
+                    quantizeQ8_0(xs.value + t * cols, count: cols, codes: ss.p + t * cols, scales: scales.p + t * blocks)
                 }
                 if VNNIKernels.available {
                     return withActivations(n * cols * 2) { act in
                         let packed = act.p.withMemoryRebound(to: Int32.self, capacity: n * cols / 2) { SendablePointer($0) }
                         parallelFor(n, threads: threads) { range in
-                            for t in range { packQ0Activations(ss.p + t * cols, columns: cols, into: packed.p + t * cols / 2) }
+                            for t in range {
+                                quantize(t)
+                                packQ0Activations(ss.p + t * cols, columns: cols, into: packed.p + t * cols / 2)
+                            }
                         }
                         parallelFor((g.panels + 1) / 2, threads: threads) { range in
                             productQ0Integer(g, pairs: range, activations: packed.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
                         }
                     }
+                }
+                parallelFor(n, threads: threads) { range in
+                    for t in range { quantize(t) }
+                }
+                if WideKernels.available {
                 } else if WideKernels.available {
                     parallelFor((g.panels + 1) / 2, threads: threads) { range in
                         productQ0Wide(g, pairs: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)

@@ -96,20 +96,9 @@ public enum VNNIKernels {
         }
     }
 
-    /// One token's Q8_0 codes for ``q0Tile``: per group of four columns, the four codes packed into an
-    /// Int32 (little-endian) followed by −128 × their sum, which cancels the weights' offset of 128.
-    /// `activations` holds `columns / 2` Int32s.
-    public static func packActivations(codes: UnsafePointer<Int8>, columns: Int, into activations: UnsafeMutablePointer<Int32>) {
-        let raw = UnsafeRawPointer(codes)
-        for g in 0..<(columns / 4) {
-            let c = codes + g &* 4
-            activations[2 &* g] = raw.loadUnaligned(fromByteOffset: g &* 4, as: Int32.self)
-            activations[2 &* g &+ 1] = -128 &* (Int32(c[0]) &+ Int32(c[1]) &+ Int32(c[2]) &+ Int32(c[3]))
-        }
-    }
-
     /// tinyBLAS_Q0's order for two repacked 16-row panels (A, B) × `tokens` tokens of packed Q8_0 activations
-    /// (``packActivations(codes:columns:into:)``, `ldx` Int32s apart, a scale per block `xs[t·ldxs + b]`).
+    /// (per group of four columns, the four codes as bytes of an Int32 and then −128 × their sum, which cancels
+    /// the weights' offset; `ldx` Int32s apart, a scale per block `xs[t·ldxs + b]`).
     /// `scales[b·16 + r]` is row r's F16 scale of block b. For each output and block, eight lanes j each sum
     /// four code products exactly (`vpdpbusd`), and each is FMA'd with `dw·dx` into lane j's chain over the
     /// blocks; the lanes are then folded ((0+4)+(2+6))+((1+5)+(3+7)). Stores `out[t·ldo + r]` (panel A) and
