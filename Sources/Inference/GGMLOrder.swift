@@ -138,11 +138,11 @@ enum GGMLOrder {
     /// in increasing k, started from 0), then ``sum16``. `columns` must be a multiple of 16. F16 weights go
     /// through here too, decoded to F32 exactly, with F16-rounded activations (their `vec_dot_type`).
     static func productF32(w: UnsafePointer<Float>, ldw: Int, rows: Range<Int>, x: UnsafePointer<Float>, ldx: Int,
-                           tokens: Int, columns: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+                           tokens: Int, columns: Int, out: UnsafeMutablePointer<Float>, ldo: Int, route: KernelRoute) {
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
             UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
         }
-        if WideKernels.available {
+        if route.usesWideTiles {
             // Blocks of 48 tokens stay in the L2 cache while every row group of the range passes over them.
             var t0 = 0
             while t0 < tokens {
@@ -353,147 +353,166 @@ extension GGMLOrder {
     }
 
     /// Applies `w` to a batch in llama.cpp's order when Kiln has its kernel for the weight type (F32, F16,
-    /// Q8_0, Q5_0, Q4_0, Q4_K); returns false otherwise. `scratch` holds at least `tokens · columns` floats.
+    /// Q8_0, Q5_0, Q4_0, Q4_K, Q6_K, Q3_K); returns false otherwise. `scratch` holds at least
+    /// `tokens · columns` floats. `route` chooses among kernels that give the same bits.
     static func apply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
-                      scratch: UnsafeMutablePointer<Float>, threads: Int, placement: Placement) -> Bool {
+                      scratch: UnsafeMutablePointer<Float>, threads: Int, placement: Placement, route: KernelRoute) -> Bool {
         let cols = w.columns, rows = w.rows
-        let xs = UncheckedBox(x), os = SendablePointer(out), ss = SendablePointer(scratch)
         switch w.storage {
         case let .f32(p) where cols % 16 == 0 && (w.grid == .f32 || w.grid == .f16):
-            var src = x
-            if w.grid == .f16 {
-                parallelFor(n, threads: threads) { range in
-                    for t in range { ActivationGrid.f16.round(xs.value + t * cols, into: ss.p + t * cols, count: cols) }
-                }
-                src = UnsafePointer(scratch)
-            }
-            let input = UncheckedBox(src), weights = UncheckedBox(p)
-            let chunk = 16
-            parallelFor((rows + chunk - 1) / chunk, threads: threads) { range in
-                productF32(w: weights.value, ldw: cols, rows: range.lowerBound * chunk..<min(rows, range.upperBound * chunk),
-                           x: input.value, ldx: cols, tokens: n, columns: cols, out: os.p, ldo: rows)
-            }
-            return true
+            applyF32(p, w, x, tokens: n, out: out, scratch: scratch, threads: threads, route: route)
         case let .groups(g) where w.sourceType == .q8_0 || w.sourceType == .q5_0 || (w.sourceType == .q4_0 && rows % 8 != 0):
-            let blocks = cols / 32
-            return withUnsafeTemporaryAllocation(of: Float.self, capacity: n * blocks) { sb in
-                let scales = SendablePointer(sb.baseAddress!)
-                @Sendable func quantize(_ t: Int) {
-                    quantizeQ8_0(xs.value + t * cols, count: cols, codes: ss.p + t * cols, scales: scales.p + t * blocks)
-                }
-                if VNNIKernels.available {
-                    return withActivations(n * cols * 2) { act in
-                        let packed = act.p.withMemoryRebound(to: Int32.self, capacity: n * cols / 2) { SendablePointer($0) }
-                        parallelFor(n, threads: threads) { range in
-                            for t in range {
-                                quantize(t)
-                                packQ0Activations(ss.p + t * cols, columns: cols, into: packed.p + t * cols / 2)
-                            }
-                        }
-                        parallelFor((g.panels + 1) / 2, threads: threads) { range in
-                            productQ0Integer(g, pairs: range, activations: packed.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
+            applyQ0(g, x, tokens: n, out: out, scratch: scratch, threads: threads, route: route)
+        case .groups where w.sourceType == .q4_0 && rows % 8 == 0 && cols % 32 == 0 && w.blocks != nil:
+            applyQ4_0(w, x, tokens: n, out: out, threads: threads)
+        case .groups where w.sourceType == .q4_K && rows % 8 == 0 && cols % 256 == 0 && w.blocks != nil:
+            applyQ4_K(w, x, tokens: n, out: out, threads: threads, placement: placement, route: route)
+        case .groups where (w.sourceType == .q6_K || w.sourceType == .q3_K) && cols % 256 == 0 && w.blocks != nil:
+            applyKTiled(w, x, tokens: n, out: out, threads: threads, placement: placement, route: route)
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// F32 and F16 weights (F16 decoded to F32 at load, activations rounded to F16 first): tinyBLAS's order.
+    private static func applyF32(_ p: UnsafePointer<Float>, _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int,
+                                 out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int,
+                                 route: KernelRoute) {
+        let cols = w.columns, rows = w.rows
+        let xs = UncheckedBox(x), os = SendablePointer(out), ss = SendablePointer(scratch)
+        var src = x
+        if w.grid == .f16 {
+            parallelFor(n, threads: threads) { range in
+                for t in range { ActivationGrid.f16.round(xs.value + t * cols, into: ss.p + t * cols, count: cols) }
+            }
+            src = UnsafePointer(scratch)
+        }
+        let input = UncheckedBox(src), weights = UncheckedBox(p)
+        let chunk = 16
+        parallelFor((rows + chunk - 1) / chunk, threads: threads) { range in
+            productF32(w: weights.value, ldw: cols, rows: range.lowerBound * chunk..<min(rows, range.upperBound * chunk),
+                       x: input.value, ldx: cols, tokens: n, columns: cols, out: os.p, ldo: rows, route: route)
+        }
+    }
+
+    /// Q8_0 and Q5_0 weights (and Q4_0 that ggml does not repack): tinyBLAS_Q0 over Q8_0 activations.
+    private static func applyQ0(_ g: GroupedRows, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+                                scratch: UnsafeMutablePointer<Float>, threads: Int, route: KernelRoute) {
+        let cols = g.columns, rows = g.rows, blocks = cols / 32
+        let xs = UncheckedBox(x), os = SendablePointer(out), ss = SendablePointer(scratch)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n * blocks) { sb in
+            let scales = SendablePointer(sb.baseAddress!)
+            @Sendable func quantize(_ t: Int) {
+                quantizeQ8_0(xs.value + t * cols, count: cols, codes: ss.p + t * cols, scales: scales.p + t * blocks)
+            }
+            switch route {
+            case .avx512VNNI:
+                _ = withActivations(n * cols * 2) { act in
+                    let packed = act.p.withMemoryRebound(to: Int32.self, capacity: n * cols / 2) { SendablePointer($0) }
+                    parallelFor(n, threads: threads) { range in
+                        for t in range {
+                            quantize(t)
+                            packQ0Activations(ss.p + t * cols, columns: cols, into: packed.p + t * cols / 2)
                         }
                     }
+                    parallelFor((g.panels + 1) / 2, threads: threads) { range in
+                        productQ0Integer(g, pairs: range, activations: packed.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
+                    }
                 }
+            case .avx512:
                 parallelFor(n, threads: threads) { range in
                     for t in range { quantize(t) }
                 }
-                if WideKernels.available {
-                } else if WideKernels.available {
-                    parallelFor((g.panels + 1) / 2, threads: threads) { range in
-                        productQ0Wide(g, pairs: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
-                    }
-                } else {
-                    parallelFor(g.panels, threads: threads) { range in
-                        productQ0(g, panels: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
-                    }
+                parallelFor((g.panels + 1) / 2, threads: threads) { range in
+                    productQ0Wide(g, pairs: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
                 }
-                return true
-            }
-        case .groups where w.sourceType == .q4_0 && rows % 8 == 0 && cols % 32 == 0 && w.blocks != nil:
-            // ggml repacks these to 8-row interleaved blocks; every token takes the same order.
-            let bytes = Q4_0Product.activationBytes(tokens: n, columns: cols)
-            return withActivations(bytes) { act in
-                let groups = (n + 3) / 4
-                parallelFor(groups, threads: threads) { range in
-                    Q4_0Product.prepare(xs.value, columns: cols, tokens: (range.lowerBound * 4)..<min(n, range.upperBound * 4),
-                                        totalTokens: n, into: act.p)
-                }
-                let blocks = UncheckedBox(w.blocks!)
-                parallelFor(rows / 32 + (rows % 32 == 0 ? 0 : 1), threads: threads) { range in
-                    let r = (range.lowerBound * 32)..<min(rows, range.upperBound * 32)
-                    Q4_0Product.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n, out: os.p, ldo: rows)
-                }
-            }
-        case .groups where w.sourceType == .q4_K && rows % 8 == 0 && cols % 256 == 0 && w.blocks != nil:
-            // Repacked like Q4_0, but rows past the micro-batch's last multiple of 4 round differently.
-            let padded = (n + 3) / 4 * 4
-            let bytes = Q4_KProduct.activationBytes(tokens: padded, columns: cols)
-            return withActivations(bytes) { act in
-                // Rows past `n` up to a multiple of 4 are read by the 4-token tiles (and not stored): keep them finite.
-                let used = Q4_KProduct.activationBytes(tokens: n, columns: cols)
-                (act.p + used).update(repeating: 0, count: bytes - used)
+            case .portable:
                 parallelFor(n, threads: threads) { range in
-                    Q4_KProduct.prepare(xs.value, columns: cols, tokens: range, totalTokens: n, into: act.p)
+                    for t in range { quantize(t) }
                 }
-                let blocks = UncheckedBox(w.blocks!), leftover = placement.leftoverFrom(n)
-                if VNNIKernels.available {
-                    _ = withActivations(n * VNNIKernels.q4KTokenBytes(columns: cols)) { packed in
-                        parallelFor(n, threads: threads) { range in
-                            for t in range { Q4_KProduct.pack(act.p, columns: cols, token: t, into: packed.p) }
-                        }
-                        parallelFor((rows + 15) / 16, threads: threads) { range in
-                            let panelBytes = cols / 256 * VNNIKernels.q4KBlockBytes
-                            withUnsafeTemporaryAllocation(byteCount: panelBytes, alignment: 64) { panel in
-                                for p in range {
-                                    Q4_KProduct.repack16(blocks.value, firstRow: p * 16, rows: rows, columns: cols, into: panel.baseAddress!)
-                                    VNNIKernels.q4KProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
-                                                           activations: packed.p, tokens: n, leftoverFrom: leftover,
-                                                           out: os.p + p * 16, ldo: rows)
-                                }
-                            }
-                        }
-                    }
-                    return
+                parallelFor(g.panels, threads: threads) { range in
+                    productQ0(g, panels: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
                 }
+            }
+        }
+    }
+
+    /// Q4_0 weights that ggml repacks to 8-row interleaved blocks; every token takes the same order. One route.
+    private static func applyQ4_0(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+                                  threads: Int) {
+        let cols = w.columns, rows = w.rows
+        let xs = UncheckedBox(x), os = SendablePointer(out)
+        let bytes = Q4_0Product.activationBytes(tokens: n, columns: cols)
+        _ = withActivations(bytes) { act in
+            let groups = (n + 3) / 4
+            parallelFor(groups, threads: threads) { range in
+                Q4_0Product.prepare(xs.value, columns: cols, tokens: (range.lowerBound * 4)..<min(n, range.upperBound * 4),
+                                    totalTokens: n, into: act.p)
+            }
+            let blocks = UncheckedBox(w.blocks!)
+            parallelFor(rows / 32 + (rows % 32 == 0 ? 0 : 1), threads: threads) { range in
+                let r = (range.lowerBound * 32)..<min(rows, range.upperBound * 32)
+                Q4_0Product.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n, out: os.p, ldo: rows)
+            }
+        }
+    }
+
+    /// Q4_K weights, repacked like Q4_0; rows past the micro-batch's last multiple of 4 round differently.
+    private static func applyQ4_K(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+                                  threads: Int, placement: Placement, route: KernelRoute) {
+        let cols = w.columns, rows = w.rows
+        let xs = UncheckedBox(x), os = SendablePointer(out)
+        let padded = (n + 3) / 4 * 4
+        let bytes = Q4_KProduct.activationBytes(tokens: padded, columns: cols)
+        _ = withActivations(bytes) { act in
+            // Rows past `n` up to a multiple of 4 are read by the 4-token tiles (and not stored): keep them finite.
+            let used = Q4_KProduct.activationBytes(tokens: n, columns: cols)
+            (act.p + used).update(repeating: 0, count: bytes - used)
+            parallelFor(n, threads: threads) { range in
+                Q4_KProduct.prepare(xs.value, columns: cols, tokens: range, totalTokens: n, into: act.p)
+            }
+            let blocks = UncheckedBox(w.blocks!), leftover = placement.leftoverFrom(n)
+            guard route.usesVNNI else {
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     Q4_KProduct.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n,
                                          out: os.p, ldo: rows, leftoverFrom: leftover)
                 }
+                return
             }
-        case .groups where (w.sourceType == .q6_K || w.sourceType == .q3_K) && cols % 256 == 0 && w.blocks != nil:
-            // ggml's tiled K-quant product from 8 micro-batch rows on, its dot products below.
-            let arithmetic = KQuantArithmetic.ggmlDefault(tokens: max(placement.tokens, n))
-            let bytes = Q8KActivations.bytes(tokens: n, columns: cols)
-            return withActivations(bytes) { act in
+            _ = withActivations(n * VNNIKernels.q4KTokenBytes(columns: cols)) { packed in
                 parallelFor(n, threads: threads) { range in
-                    Q8KActivations.prepare(xs.value, columns: cols, tokens: range, into: act.p)
+                    for t in range { Q4_KProduct.pack(act.p, columns: cols, token: t, into: packed.p) }
                 }
-                let blocks = UncheckedBox(w.blocks!), q6 = w.sourceType == .q6_K
-                if arithmetic == .tiled && VNNIKernels.available {
-                    _ = withActivations(n * cols / 256 * VNNIKernels.kTiledActivationBytes) { packed in
-                        parallelFor(n, threads: threads) { range in
-                            for t in range { KQuantProduct.pack(act.p, columns: cols, token: t, into: packed.p) }
-                        }
-                        parallelFor((rows + 15) / 16, threads: threads) { range in
-                            withUnsafeTemporaryAllocation(byteCount: cols / 256 * VNNIKernels.kTiledBlockBytes, alignment: 64) { panel in
-                                for p in range {
-                                    if q6 {
-                                        KQuantProduct.repack16(Q6KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
-                                                               columns: cols, into: panel.baseAddress!)
-                                    } else {
-                                        KQuantProduct.repack16(Q3KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
-                                                               columns: cols, into: panel.baseAddress!)
-                                    }
-                                    VNNIKernels.kTiledProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
-                                                              activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
-                                }
-                            }
+                parallelFor((rows + 15) / 16, threads: threads) { range in
+                    let panelBytes = cols / 256 * VNNIKernels.q4KBlockBytes
+                    withUnsafeTemporaryAllocation(byteCount: panelBytes, alignment: 64) { panel in
+                        for p in range {
+                            Q4_KProduct.repack16(blocks.value, firstRow: p * 16, rows: rows, columns: cols, into: panel.baseAddress!)
+                            VNNIKernels.q4KProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                                   activations: packed.p, tokens: n, leftoverFrom: leftover,
+                                                   out: os.p + p * 16, ldo: rows)
                         }
                     }
-                    return
                 }
+            }
+        }
+    }
+
+    /// Q6_K and Q3_K weights: ggml's tiled K-quant product from 8 micro-batch rows on, its dot products below.
+    private static func applyKTiled(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+                                    threads: Int, placement: Placement, route: KernelRoute) {
+        let cols = w.columns, rows = w.rows
+        let xs = UncheckedBox(x), os = SendablePointer(out)
+        let arithmetic = KQuantArithmetic.ggmlDefault(tokens: max(placement.tokens, n))
+        let bytes = Q8KActivations.bytes(tokens: n, columns: cols)
+        _ = withActivations(bytes) { act in
+            parallelFor(n, threads: threads) { range in
+                Q8KActivations.prepare(xs.value, columns: cols, tokens: range, into: act.p)
+            }
+            let blocks = UncheckedBox(w.blocks!), q6 = w.sourceType == .q6_K
+            guard arithmetic == .tiled && route.usesVNNI else {
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     if q6 {
@@ -504,9 +523,28 @@ extension GGMLOrder {
                                                tokens: n, out: os.p, ldo: rows, arithmetic: arithmetic)
                     }
                 }
+                return
             }
-        default:
-            return false
+            _ = withActivations(n * cols / 256 * VNNIKernels.kTiledActivationBytes) { packed in
+                parallelFor(n, threads: threads) { range in
+                    for t in range { KQuantProduct.pack(act.p, columns: cols, token: t, into: packed.p) }
+                }
+                parallelFor((rows + 15) / 16, threads: threads) { range in
+                    withUnsafeTemporaryAllocation(byteCount: cols / 256 * VNNIKernels.kTiledBlockBytes, alignment: 64) { panel in
+                        for p in range {
+                            if q6 {
+                                KQuantProduct.repack16(Q6KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
+                                                       columns: cols, into: panel.baseAddress!)
+                            } else {
+                                KQuantProduct.repack16(Q3KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
+                                                       columns: cols, into: panel.baseAddress!)
+                            }
+                            VNNIKernels.kTiledProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                                      activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
+                        }
+                    }
+                }
+            }
         }
     }
 

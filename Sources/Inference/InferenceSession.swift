@@ -20,6 +20,8 @@ public final class InferenceSession {
     public let contextLength: Int
     public let cachePrecision: CachePrecision
     public var threads: Int
+    /// The CPU kernels the products use (every route gives the same bits); the machine's best by default.
+    public var route: KernelRoute = .best
     /// Number of positions already in the cache.
     public private(set) var position = 0
     /// Called during ``evaluate(_:logitsFrom:)`` with each intermediate result, named as llama.cpp names the
@@ -187,7 +189,7 @@ public final class InferenceSession {
                          into out: UnsafeMutablePointer<Float>, rounded: UnsafeMutablePointer<Float>) {
         // The output projection sees only the rows whose logits are wanted; llama.cpp selects them the same way.
         let ubatch = GGMLOrder.Placement(tokens: microBatch.sequences * n, first: microBatch.sequence * n)
-        w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads, placement: ubatch)
+        w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads, placement: ubatch, route: route)
     }
 
     /// Copies columns `from..<from+width` of `n` rows of `stride` floats into a dense `[n][width]` buffer.

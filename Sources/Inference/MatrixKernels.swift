@@ -18,11 +18,12 @@ enum MatrixKernels {
 
     // MARK: Batches
 
-    static func multiplyBatch(_ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, threads: Int) {
+    static func multiplyBatch(_ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, threads: Int,
+                              route: KernelRoute) {
         let n = w.columns, rows = w.rows
         let panels = (rows + panelRows - 1) / panelRows
         let xs = UncheckedBox(x), os = SendablePointer(out)
-        if WideKernels.available {
+        if route.usesWideTiles {
             // Two panels side by side in 6 × 32 AVX-512 tiles.
             parallelFor((panels + 1) / 2, threads: threads) { range in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n * panelRows) { pb in

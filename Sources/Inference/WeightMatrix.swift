@@ -116,13 +116,16 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// `out[t·rows + o] = round_grid(input[t]) · row(o)` for `tokens` rows of `columns` activations: the
     /// matrix applied to a batch, with activations first rounded to the grid llama.cpp's CPU backend would
-    /// use for this weight type. `scratch` holds at least `tokens · columns` floats.
+    /// use for this weight type. `scratch` holds at least `tokens · columns` floats. Every `route` gives the
+    /// same bits.
     func apply(_ input: UnsafePointer<Float>, tokens n: Int, into out: UnsafeMutablePointer<Float>,
-               scratch: UnsafeMutablePointer<Float>, threads: Int, placement: GGMLOrder.Placement = .alone) {
+               scratch: UnsafeMutablePointer<Float>, threads: Int, placement: GGMLOrder.Placement = .alone,
+               route: KernelRoute = .best) {
         // llama.cpp multiplies micro-batches of two tokens or more with its matrix kernels, single tokens with
         // dot products; Kiln follows the former in llama.cpp's order and keeps its own kernel for the latter.
         if max(placement.tokens, n) >= 2,
-           GGMLOrder.apply(self, input, tokens: n, out: out, scratch: scratch, threads: threads, placement: placement) {
+           GGMLOrder.apply(self, input, tokens: n, out: out, scratch: scratch, threads: threads, placement: placement,
+                           route: route) {
             return
         }
         var src = input
@@ -135,7 +138,7 @@ public struct WeightMatrix: @unchecked Sendable {
             src = UnsafePointer(scratch)
         }
         if n >= MatrixKernels.tokenStrip {
-            MatrixKernels.multiplyBatch(self, x: src, tokens: n, out: out, threads: threads)
+            MatrixKernels.multiplyBatch(self, x: src, tokens: n, out: out, threads: threads, route: route)
         } else {
             MatrixKernels.multiplyEach(self, x: src, tokens: n, out: out, threads: threads)
         }
