@@ -20,11 +20,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "FileAccess"),
+        // Python-faithful JSON (key order, ints apart from floats, `json.dumps` output), shared by every stage.
+        .target(name: "JSON"),
         .target(name: "Quantization", swiftSettings: kernelFlags),
-        .target(name: "GGUF", dependencies: ["FileAccess", "Quantization"]),
+        .target(name: "GGUF", dependencies: ["FileAccess", "JSON", "Quantization"]),
         .target(name: "Safetensors", dependencies: ["FileAccess"]),
-        .target(name: "Tokenization", dependencies: ["FileAccess"]),
-        .target(name: "Architectures", dependencies: ["GGUF", "Safetensors"]),
+        .target(name: "Tokenization", dependencies: ["FileAccess", "JSON"]),
+        .target(name: "Architectures", dependencies: ["GGUF", "JSON", "Safetensors"]),
         // AVX-512 tiles, used only after a run-time CPU check (the rest stays AVX2 + FMA).
         .target(name: "WideKernels", swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
         // AVX-512 VNNI tiles, also behind a run-time check; `-parse-stdlib` gives them `vpdpbusd` (see the module).
@@ -35,15 +37,17 @@ let package = Package(
         .target(
             name: "Conversion",
             dependencies: [
-                "Architectures", "FileAccess", "GGUF", "Inference", "Quantization", "Safetensors", "Tokenization",
+                "Architectures", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: kernelFlags
         ),
+        // The reference (GGUF or checkpoint folder), llama-perplexity's statistics, the logits cache, gates.
+        .target(name: "Verification", dependencies: ["Conversion", "FileAccess", "GGUF", "Inference"], swiftSettings: kernelFlags),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Tokenization",
+                "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Tokenization", "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -51,22 +55,31 @@ let package = Package(
             name: "kiln-bench",
             dependencies: [
                 "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Safetensors", "Tokenization",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Verification", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags
         ),
-        .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], swiftSettings: kernelFlags),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        // One support target for every test target: the environment `scripts/test` prepares, running commands,
+        // temporary folders, model files built on first use.
+        .target(
+            name: "KilnTestSupport", dependencies: ["Architectures", "Conversion", "FileAccess", "Inference"],
+            path: "Tests/KilnTestSupport"),
+        .testTarget(name: "QuantizationTests", dependencies: ["KilnTestSupport", "Quantization"], swiftSettings: kernelFlags),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "KilnTestSupport"]),
         .testTarget(
-            name: "InferenceTests", dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "VNNIKernels", "WideKernels"],
+            name: "InferenceTests",
+            dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport", "VNNIKernels", "WideKernels"],
             exclude: ["Data"], swiftSettings: kernelFlags),
-        .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "Quantization"]),
-        .testTarget(name: "SafetensorsTests", dependencies: ["Safetensors"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["FileAccess", "Tokenization"], exclude: ["Resources"]),
+        .testTarget(
+            name: "VerificationTests", dependencies: ["Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport", "Verification"],
+            swiftSettings: kernelFlags),
+        .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "KilnTestSupport", "Quantization"]),
+        .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors"]),
+        .testTarget(name: "TokenizationTests", dependencies: ["FileAccess", "KilnTestSupport", "Tokenization"], exclude: ["Resources"]),
         .testTarget(
             name: "ConversionTests",
             dependencies: [
-                "Conversion", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
+                "Conversion", "FileAccess", "GGUF", "KilnTestSupport", "Quantization", "Safetensors", "Tokenization",
             ],
             exclude: ["Resources"]
         ),

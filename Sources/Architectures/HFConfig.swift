@@ -1,61 +1,79 @@
 import Foundation
+import JSON
 
 /// A checkpoint's `config.json`, with `text_config` merged into the root as the converter does.
 ///
-/// Values stay as JSON decoded them; accessors convert the way the converter's Python would (an integer
-/// given where a float is expected is widened, a float where an integer is expected is an error).
-public struct HFConfig: @unchecked Sendable {
+/// Values stay as the JSON has them (``JSONValue`` keeps integers apart from floats, as Python's `json.load`
+/// does); accessors convert the way the converter's Python would (an integer given where a float is expected
+/// is widened, a float where an integer is expected must be integral).
+public struct HFConfig: Sendable {
     public let url: URL
-    public let values: [String: Any]
+    /// The root object's members, `text_config`'s merged in.
+    public let json: JSONValue
+    /// The file as parsed, before merging (what the metadata and the tokenizer read).
+    public let document: JSONValue
 
+    /// Reads and parses `url` (once per process while the file is unchanged: ``JSONReads``).
     public init(url: URL) throws(ArchitectureError) {
-        self.url = url
-        let data: Data
+        let document: JSONValue?
         do {
-            data = try Data(contentsOf: url)
+            document = try JSONReads.read(url)
         } catch {
-            throw .missingConfig(path: url.path)
+            throw .invalidConfig(path: url.path, key: "(file)", reason: "not valid JSON (\(error.reason) at byte \(error.offset))")
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let document else { throw .missingConfig(path: url.path) }
+        try self.init(url: url, document: document)
+    }
+
+    /// A configuration from an already parsed `config.json` (so a command reads the file once).
+    public init(url: URL, document: JSONValue) throws(ArchitectureError) {
+        guard document.objectMembers != nil else {
             throw .invalidConfig(path: url.path, key: "(file)", reason: "not a JSON object")
         }
-        var merged = object
-        if let text = object["text_config"] as? [String: Any] {
-            for (k, v) in text { merged[k] = v }
+        var merged = document
+        if let text = document["text_config"]?.objectMembers {
+            for (k, v) in text { merged = merged.setting(k, to: v) }
         }
-        values = merged
+        self.url = url
+        json = merged
+        self.document = document
     }
 
-    public init(url: URL, values: [String: Any]) {
+    init(url: URL, merged: JSONValue, document: JSONValue) {
         self.url = url
-        self.values = values
+        json = merged
+        self.document = document
     }
+
+    /// The value of `key` (nil when absent; `.null` when present as null).
+    public subscript(key: String) -> JSONValue? { json[key] }
 
     /// True when `key` is present and not JSON null.
-    public func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
+    public func has(_ key: String) -> Bool { json[key].map { $0 != .null } ?? false }
 
     /// The first key of `keys` that is present (the converter's `find_hparam`).
     public func firstKey(_ keys: [String]) -> String? { keys.first(where: has) }
 
     public func integer(_ key: String) throws(ArchitectureError) -> Int? {
-        guard has(key) else { return nil }
-        guard let v = values[key], !isJSONBoolean(v), let n = (v as? Int) ?? (v as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }) else {
-            throw .invalidConfig(path: url.path, key: key, reason: "expected an integer, found \(String(describing: values[key]!))")
+        guard has(key), let v = json[key] else { return nil }
+        switch v {
+        case .int(let n): return n
+        case .double(let d) where d.rounded() == d && abs(d) < 9.2e18: return Int(d)
+        default: throw .invalidConfig(path: url.path, key: key, reason: "expected an integer, found \(v.pythonDescription)")
         }
-        return n
     }
 
     public func number(_ key: String) throws(ArchitectureError) -> Double? {
-        guard has(key) else { return nil }
-        guard let v = values[key], !isJSONBoolean(v), let n = (v as? NSNumber)?.doubleValue else {
-            throw .invalidConfig(path: url.path, key: key, reason: "expected a number, found \(String(describing: values[key]!))")
+        guard has(key), let v = json[key] else { return nil }
+        switch v {
+        case .int(let n): return Double(n)
+        case .double(let d): return d
+        default: throw .invalidConfig(path: url.path, key: key, reason: "expected a number, found \(v.pythonDescription)")
         }
-        return n
     }
 
-    public func string(_ key: String) -> String? { values[key] as? String }
-    public func bool(_ key: String) -> Bool? { values[key].flatMap { isJSONBoolean($0) ? ($0 as? Bool) : nil } }
-    public func object(_ key: String) -> [String: Any]? { values[key] as? [String: Any] }
+    public func string(_ key: String) -> String? { json[key]?.stringValue }
+    public func bool(_ key: String) -> Bool? { json[key]?.boolValue }
 
     /// The first present key's integer value (optional `find_hparam`).
     public func findInteger(_ keys: [String]) throws(ArchitectureError) -> Int? {
@@ -73,11 +91,4 @@ public struct HFConfig: @unchecked Sendable {
         guard let k = firstKey(keys) else { return nil }
         return try number(k)
     }
-}
-
-/// True for JSON `true`/`false`. On Linux `NSNumber(0) is Bool` holds, so the check looks at the number's
-/// Objective-C type code ("c" for booleans) instead.
-func isJSONBoolean(_ v: Any) -> Bool {
-    if let n = v as? NSNumber { return String(cString: n.objCType) == "c" }
-    return v is Bool
 }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import GGUF
 
 /// The `{arch}.*` hyperparameter keys the converter writes, in its order (spec §7.5).
@@ -168,25 +169,26 @@ public enum Hyperparameters {
 /// `rope_parameters` (or legacy `rope_scaling`) with the root-level values mirrored in, as
 /// `TextModel.__init__` does.
 struct RopeParameters {
-    let params: [String: Any]
+    let params: JSONValue
     let theta: Double?
     let localTheta: Double?
 
     init(config c: HFConfig) throws(ArchitectureError) {
-        var p = (c.values["rope_parameters"] as? [String: Any]) ?? (c.values["rope_scaling"] as? [String: Any]) ?? [:]
+        var p: JSONValue = [c["rope_parameters"], c["rope_scaling"]].lazy.compactMap { $0 }.first { $0.objectMembers != nil }
+            ?? .object([])
         let local = try c.findNumber(Hyperparameters.localRopeThetaKeys)
         if p["full_attention"] == nil, p["sliding_attention"] == nil {
-            if let local { p["sliding_attention"] = ["rope_theta": local] }
-            if p["rope_theta"] == nil, let t = try c.findNumber(Hyperparameters.ropeThetaKeys) { p["rope_theta"] = t }
-            if p["rope_type"] == nil, let t = p["type"] { p["rope_type"] = t }
+            if let local { p = p.setting("sliding_attention", to: .object([("rope_theta", .double(local))])) }
+            if p["rope_theta"] == nil, let t = try c.findNumber(Hyperparameters.ropeThetaKeys) { p = p.setting("rope_theta", to: .double(t)) }
+            if p["rope_type"] == nil, let t = p["type"] { p = p.setting("rope_type", to: t) }
         }
-        params = (p["full_attention"] as? [String: Any]) ?? p
-        theta = (params["rope_theta"] as? NSNumber)?.doubleValue
-        localTheta = ((p["sliding_attention"] as? [String: Any])?["rope_theta"] as? NSNumber)?.doubleValue
+        params = p["full_attention"].flatMap { $0.objectMembers != nil ? $0 : nil } ?? p
+        theta = params["rope_theta"]?.numberValue
+        localTheta = p["sliding_attention"]?["rope_theta"]?.numberValue
     }
 
-    var type: String? { params["rope_type"] as? String }
+    var type: String? { params["rope_type"]?.stringValue }
     var factor: Double? { value("factor") }
-    var originalContext: Int? { (params["original_max_position_embeddings"] as? NSNumber)?.intValue }
-    func value(_ key: String) -> Double? { (params[key] as? NSNumber)?.doubleValue }
+    var originalContext: Int? { params["original_max_position_embeddings"]?.integerValue }
+    func value(_ key: String) -> Double? { params[key]?.numberValue }
 }

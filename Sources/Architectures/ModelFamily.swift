@@ -16,7 +16,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
 
     /// The family for a config's first `architectures` entry, as the converter picks it.
     public static func detect(_ config: HFConfig) throws(ArchitectureError) -> ModelFamily {
-        let names = (config.values["architectures"] as? [Any])?.compactMap { $0 as? String } ?? []
+        let names = config["architectures"]?.arrayValue?.compactMap(\.stringValue) ?? []
         guard let first = names.first, let family = hfArchitectures.first(where: { $0.0 == first })?.1 else {
             throw .unsupportedArchitecture(path: config.url.path, found: names)
         }

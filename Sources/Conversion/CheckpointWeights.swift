@@ -1,28 +1,41 @@
 import FileAccess
 import Foundation
 import GGUF
-import Inference
+
+/// One tensor of a checkpoint as `kiln convert --outtype f32` would write it, readable as F32 rows.
+public struct F32Tensor {
+    /// The GGUF name (`blk.0.attn_q.weight`).
+    public let name: String
+    /// GGUF dimensions (innermost first).
+    public let dimensions: [Int]
+    fileprivate let rows: PlannedRows
+    fileprivate let hfName: String
+
+    /// Writes the tensor's `rows × rowLength` floats to `out` (after the converter's permutations and
+    /// offsets) and checks that every value is finite.
+    ///
+    /// - Throws: ``ConversionError/nonFiniteWeight(tensor:row:column:value:)`` for NaN or ±Inf; read errors.
+    public func read(into out: UnsafeMutablePointer<Float>) throws {
+        try rows.loadRows(0..<rows.rowCount, into: out)
+        for i in 0..<(rows.rowCount * rows.rowLength) where !out[i].isFinite {
+            throw ConversionError.nonFiniteWeight(tensor: hfName, row: i / rows.rowLength, column: i % rows.rowLength, value: out[i])
+        }
+        rows.finished()
+    }
+}
 
 extension Converter {
-    /// A Hugging Face checkpoint as the inference engine's weights, without writing a file: the tensors
-    /// `kiln convert --outtype f32` would write (names, permutations, norm offsets, metadata), decoded into
-    /// memory. F32 holds F16 and BF16 checkpoint weights exactly, so the model is the checkpoint's own.
-    public static func loadWeights(checkpoint: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> InMemoryWeights {
+    /// A checkpoint's tensors as `kiln convert --outtype f32` would write them (names, permutations, norm
+    /// offsets), in the converter's order, with the metadata it would write; nothing is read until
+    /// ``F32Tensor/read(into:)`` and nothing is written. F32 holds F16 and BF16 weights exactly.
+    public static func f32Tensors(checkpoint: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws
+        -> (metadata: GGUFMetadata, tensors: [F32Tensor])
+    {
         let plan = try prepare(ConversionOptions(checkpoint: checkpoint, outputType: .f32, threads: threads))
-        let weights = InMemoryWeights(name: checkpoint.path, metadata: plan.metadata)
-        for (t, type) in zip(plan.tensors, plan.types) {
-            let rows = PlannedRows(tensor: t)
-            precondition(type == .f32)
-            try weights.add(name: t.name, type: .f32, dimensions: t.shape.reversed()) { buffer in
-                let out = buffer.baseAddress!.assumingMemoryBound(to: Float.self)
-                try rows.loadRows(0..<rows.rowCount, into: out)
-                for i in 0..<(rows.rowCount * rows.rowLength) where !out[i].isFinite {
-                    throw ConversionError.nonFiniteWeight(tensor: t.hfName, row: i / rows.rowLength, column: i % rows.rowLength, value: out[i])
-                }
-            }
-            rows.finished()
+        let tensors = plan.tensors.map { t in
+            F32Tensor(name: t.name, dimensions: t.shape.reversed(), rows: PlannedRows(tensor: t), hfName: t.hfName)
         }
-        return weights
+        return (plan.metadata, tensors)
     }
 
     /// The content key of a checkpoint for the reference logits cache: SHA-256 over the names and digests
@@ -40,30 +53,5 @@ extension Converter {
             entry.withUnsafeBytes { digest.update($0) }
         }
         return digest.finalize()
-    }
-}
-
-extension ReferenceModel {
-    /// A Hugging Face checkpoint folder, loaded with ``Converter/loadWeights(checkpoint:threads:)``.
-    public static func checkpoint(_ url: URL) -> ReferenceModel {
-        ReferenceModel(name: url.path, load: { threads in
-            try TransformerModel(file: try Converter.loadWeights(checkpoint: url, threads: threads), threads: threads)
-        }, contentHash: { try Converter.checkpointHash(url) }, configuration: {
-            // Metadata and tensor shapes from the plan; no weight is read.
-            let plan = try Converter.prepare(ConversionOptions(checkpoint: url, outputType: .f32))
-            let shapes = InMemoryWeights(name: url.path, metadata: plan.metadata)
-            for t in plan.tensors { shapes.declare(name: t.name, type: .f32, dimensions: t.shape.reversed()) }
-            return try ModelConfiguration(file: shapes)
-        })
-    }
-
-    /// A checkpoint folder or a GGUF file, by what is at `path`.
-    public static func at(_ path: String) -> ReferenceModel {
-        var isDirectory: ObjCBool = false
-        let url = URL(fileURLWithPath: path)
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-            return .checkpoint(url)
-        }
-        return .gguf(url)
     }
 }

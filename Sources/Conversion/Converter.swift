@@ -92,7 +92,7 @@ public enum Converter {
         let totalParameters = tensors.reduce(Int64(0)) { $0 + Int64($1.elementCount) }
 
         let modelMetadata = try ModelMetadata.load(
-            directory: dir, modelName: options.modelName, totalParameters: totalParameters)
+            directory: dir, modelName: options.modelName, totalParameters: totalParameters, config: rawConfig.document)
 
         var kv = GGUFMetadata()
         kv.set("general.architecture", .string(family.ggufName))

@@ -3,6 +3,7 @@
 // in `Metadata.set_gguf_meta_model` order with gguf-py's value types.
 
 import Foundation
+import JSON
 import GGUF
 
 public enum ModelMetadataError: Error, Equatable, CustomStringConvertible {
@@ -145,22 +146,30 @@ public struct ModelMetadata: Equatable, Sendable {
     ///     expertCount = (sum of those n_expert) / (number of such tensors); everything else
     ///     goes to sharedParameters. With expertCount > 0 the computed label is
     ///     "{expertCount}x{size(shared + expert)}".
+    ///   `config` is `config.json` already parsed by the caller (so a conversion reads it once); nil reads it here.
     public static func load(directory: URL, overrideFile: URL? = nil, modelName: String? = nil, totalParameters: Int64,
-                            sharedParameters: Int64 = 0, expertParameters: Int64 = 0, expertCount: Int64 = 0) throws -> ModelMetadata {
+                            sharedParameters: Int64 = 0, expertParameters: Int64 = 0, expertCount: Int64 = 0,
+                            config: JSONValue? = nil) throws -> ModelMetadata {
         var w = Working()
         let dirName = pythonPathName(directory)
         var isDir: ObjCBool = false
         let dirExists = FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir) && isDir.boolValue
 
-        let card: MMValue = dirExists ? try loadModelCard(directory.appendingPathComponent("README.md")) : .dict([])
-        let hfParams: MMValue = dirExists ? try loadJSONIfFile(directory.appendingPathComponent("config.json")) ?? .dict([]) : .dict([])
+        let card: PythonValue = dirExists ? try loadModelCard(directory.appendingPathComponent("README.md")) : .dict([])
+        let configURL = directory.appendingPathComponent("config.json")
+        let hfParams: PythonValue
+        if let config {
+            hfParams = try configObject(PythonValue(json: config), configURL) ?? .dict([])
+        } else {
+            hfParams = dirExists ? try loadJSONIfFile(configURL) ?? .dict([]) : .dict([])
+        }
         // load_generation_config: unreadable or invalid JSON is ignored; invalid UTF-8 is not.
-        var genConfig: MMValue = .dict([])
+        var genConfig: PythonValue = .dict([])
         let genURL = directory.appendingPathComponent("generation_config.json")
         if dirExists, isRegularFile(genURL) {
             do {
                 let text = try readText(genURL)
-                genConfig = (try? MMJSONParser.parse(text)) ?? .dict([])
+                genConfig = (try? JSONParser.parse(Data(text.utf8))).map(PythonValue.init(json:)) ?? .dict([])
             } catch ModelMetadataError.unreadableFile {
                 genConfig = .dict([])
             }
@@ -170,7 +179,7 @@ public struct ModelMetadata: Equatable, Sendable {
 
         if genConfig.isTruthy {
             guard case .dict = genConfig else { throw ModelMetadataError.notAnObject(path: "generation_config.json") }
-            func g(_ key: String, _ current: MMValue?) -> MMValue? { genConfig.has(key) ? genConfig[key]! : current }
+            func g(_ key: String, _ current: PythonValue?) -> PythonValue? { genConfig.has(key) ? genConfig[key]! : current }
             w.samplingSequence = g("sequence", w.samplingSequence)
             w.samplingTopK = g("top_k", w.samplingTopK)
             w.samplingTopP = g("top_p", w.samplingTopP)
@@ -193,17 +202,17 @@ public struct ModelMetadata: Equatable, Sendable {
 
         if let modelName { w.name = .str(modelName) }
 
-        if w.name == nil || w.name == MMValue.none { w.name = .str(dirName) }
+        if w.name == nil || w.name == PythonValue.none { w.name = .str(dirName) }
         var result = try w.finish()
         if result.sizeLabel == nil && totalParameters > 0 {
-            result.sizeLabel = MMNaming.sizeLabel(total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
+            result.sizeLabel = ModelNaming.sizeLabel(total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
         }
         return result
     }
 
     /// gguf-py `size_label(total_params, shared_params, expert_params, expert_count)`.
     public static func sizeLabel(totalParameters: Int64, sharedParameters: Int64 = 0, expertParameters: Int64 = 0, expertCount: Int64 = 0) -> String {
-        MMNaming.sizeLabel(total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
+        ModelNaming.sizeLabel(total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
     }
 
     // MARK: - Output
@@ -281,7 +290,7 @@ public struct ModelMetadata: Equatable, Sendable {
     /// The converter's default output file name for an outtype name like "F16", "BF16", "Q8_0"
     /// (`naming_convention(name, basename, finetune, version, size_label, outtype)` + ".gguf").
     public func defaultFileName(outtype: String) -> String {
-        func dashed(_ s: String) -> String { MMPy.strip(s).replacingOccurrences(of: " ", with: "-") }
+        func dashed(_ s: String) -> String { PythonString.strip(s).replacingOccurrences(of: " ", with: "-") }
         let base: String
         if let basename { base = dashed(basename).replacingOccurrences(of: "/", with: "-") }
         else if let name { base = dashed(name).replacingOccurrences(of: "/", with: "-") }
@@ -320,27 +329,37 @@ private func isRegularFile(_ url: URL) -> Bool {
     return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && !isDir.boolValue
 }
 
-private func loadJSON(_ url: URL) throws -> MMValue {
+private func loadJSON(_ url: URL) throws -> PythonValue {
     let text = try readText(url)
-    do { return try MMJSONParser.parse(text) } catch let MMJSONError.invalid(reason) {
-        throw ModelMetadataError.invalidJSON(path: url.path, reason: reason)
+    JSONReads.record(url)
+    do { return PythonValue(json: try JSONParser.parse(Data(text.utf8))) } catch {
+        throw ModelMetadataError.invalidJSON(path: url.path, reason: "\(error.reason) at byte \(error.offset)")
     }
 }
 
 /// config.json: missing → nil; JSON null → nil (Python skips `None`); non-object → error.
-private func loadJSONIfFile(_ url: URL) throws -> MMValue? {
+private func loadJSONIfFile(_ url: URL) throws -> PythonValue? {
     guard isRegularFile(url) else { return nil }
-    let v = try loadJSON(url)
+    _ = try readText(url)  // invalid UTF-8 is an error of its own
+    let document: JSONValue?
+    do { document = try JSONReads.read(url) } catch {
+        throw ModelMetadataError.invalidJSON(path: url.path, reason: "\(error.reason) at byte \(error.offset)")
+    }
+    return try document.flatMap { try configObject(PythonValue(json: $0), url) }
+}
+
+/// A parsed config.json as the metadata reads it: null → nil, an object as it is, anything else an error.
+private func configObject(_ v: PythonValue, _ url: URL) throws -> PythonValue? {
     if v.isNone { return nil }
     guard case .dict = v else { throw ModelMetadataError.notAnObject(path: url.path) }
     return v
 }
 
 /// `Metadata.load_model_card`: YAML front matter between a first line "---" and the next "---".
-private func loadModelCard(_ url: URL) throws -> MMValue {
+private func loadModelCard(_ url: URL) throws -> PythonValue {
     guard isRegularFile(url) else { return .dict([]) }
     let content = try readText(url)
-    let lines = MMPy.splitLines(content)
+    let lines = PythonString.splitLines(content)
     guard let first = lines.first, first == "---" else { return .dict([]) }
     var yamlLines: [String] = []
     for line in lines.dropFirst() {
@@ -350,8 +369,8 @@ private func loadModelCard(_ url: URL) throws -> MMValue {
     var yaml = yamlLines.joined(separator: "\n") + "\n"
     yaml = yaml.replacingOccurrences(of: "- no\n", with: "- \"no\"\n")
     yaml = yaml.replacingOccurrences(of: "\t", with: "  ")
-    let data: MMValue
-    do { data = try MMYAML.load(yaml) } catch {
+    let data: PythonValue
+    do { data = try ModelCardYAML.load(yaml) } catch {
         throw ModelMetadataError.invalidYAML(path: url.path, reason: "\(error)")
     }
     if case .dict = data { return data }
@@ -360,27 +379,27 @@ private func loadModelCard(_ url: URL) throws -> MMValue {
 
 /// The Python `Metadata` object while it is being filled: raw Python-like values.
 private struct Working {
-    var samplingSequence: MMValue?, samplingTopK: MMValue?, samplingTopP: MMValue?, samplingMinP: MMValue?
-    var samplingXTCProbability: MMValue?, samplingXTCThreshold: MMValue?, samplingTemp: MMValue?
-    var samplingPenaltyLastN: MMValue?, samplingPenaltyRepeat: MMValue?, samplingMirostat: MMValue?
-    var samplingMirostatTau: MMValue?, samplingMirostatEta: MMValue?
-    var name: MMValue?, author: MMValue?, version: MMValue?, organization: MMValue?
-    var finetune: MMValue?, basename: MMValue?, description: MMValue?, quantizedBy: MMValue?
-    var sizeLabel: MMValue?, url: MMValue?, doi: MMValue?, uuid: MMValue?, repoURL: MMValue?
-    var sourceURL: MMValue?, sourceDOI: MMValue?, sourceUUID: MMValue?, sourceRepoURL: MMValue?
-    var license: MMValue?, licenseName: MMValue?, licenseLink: MMValue?
-    var baseModels: MMValue?, tags: MMValue?, languages: MMValue?, datasets: MMValue?
+    var samplingSequence: PythonValue?, samplingTopK: PythonValue?, samplingTopP: PythonValue?, samplingMinP: PythonValue?
+    var samplingXTCProbability: PythonValue?, samplingXTCThreshold: PythonValue?, samplingTemp: PythonValue?
+    var samplingPenaltyLastN: PythonValue?, samplingPenaltyRepeat: PythonValue?, samplingMirostat: PythonValue?
+    var samplingMirostatTau: PythonValue?, samplingMirostatEta: PythonValue?
+    var name: PythonValue?, author: PythonValue?, version: PythonValue?, organization: PythonValue?
+    var finetune: PythonValue?, basename: PythonValue?, description: PythonValue?, quantizedBy: PythonValue?
+    var sizeLabel: PythonValue?, url: PythonValue?, doi: PythonValue?, uuid: PythonValue?, repoURL: PythonValue?
+    var sourceURL: PythonValue?, sourceDOI: PythonValue?, sourceUUID: PythonValue?, sourceRepoURL: PythonValue?
+    var license: PythonValue?, licenseName: PythonValue?, licenseLink: PythonValue?
+    var baseModels: PythonValue?, tags: PythonValue?, languages: PythonValue?, datasets: PythonValue?
 
     // `nil` and `.none` both mean Python None; normalise to test "is None".
-    static func isNone(_ v: MMValue?) -> Bool { v == nil || v == MMValue.none }
+    static func isNone(_ v: PythonValue?) -> Bool { v == nil || v == PythonValue.none }
 
-    mutating func applyHeuristics(card: MMValue, hfParams: MMValue, directoryName: String, totalParams: Int64) throws {
-        func use(_ field: WritableKeyPath<Working, MMValue?>, _ key: String) {
+    mutating func applyHeuristics(card: PythonValue, hfParams: PythonValue, directoryName: String, totalParams: Int64) throws {
+        func use(_ field: WritableKeyPath<Working, PythonValue?>, _ key: String) {
             if card.has(key), Working.isNone(self[keyPath: field]) { self[keyPath: field] = card[key] }
         }
-        func useArray(_ field: WritableKeyPath<Working, MMValue?>, _ key: String) {
+        func useArray(_ field: WritableKeyPath<Working, PythonValue?>, _ key: String) {
             guard let v = card[key], !v.isNone else { return }
-            var current: [MMValue] = []
+            var current: [PythonValue] = []
             if case let .list(l)? = self[keyPath: field] { current = l }
             switch v {
             case .str: current.append(v)
@@ -403,39 +422,39 @@ private struct Working {
 
         use(\.name, "model_name"); use(\.author, "model_creator"); use(\.basename, "model_type")
 
-        func sourceList(_ keys: [String], urlPrefixes: [String], into field: WritableKeyPath<Working, MMValue?>) {
+        func sourceList(_ keys: [String], urlPrefixes: [String], into field: WritableKeyPath<Working, PythonValue?>) {
             guard keys.contains(where: card.has) else { return }
-            var value: MMValue = .none
+            var value: PythonValue = .none
             for k in keys where card.has(k) { value = card[k]!; break }
-            var ids: [MMValue] = []
+            var ids: [PythonValue] = []
             switch value {
             case .str: ids = [value]
             case let .list(l): ids = l
             default: break
             }
-            var list: [MMValue] = []
+            var list: [PythonValue] = []
             if case let .list(l)? = self[keyPath: field] { list = l }
             for id in ids {
-                var entry: [(MMValue, MMValue)] = []
+                var entry: [(PythonValue, PythonValue)] = []
                 func set(_ k: String, _ v: String) { entry.append((.str(k), .str(v))) }
                 switch id {
                 case let .str(s):
                     if urlPrefixes.contains(where: s.hasPrefix) {
                         set("repo_url", s)
                         if s.contains("huggingface.co"), let hfID = huggingFaceID(inURL: s) {
-                            let c = MMNaming.modelIDComponents(hfID, totalParams: totalParams)
-                            if let n = c.fullName { set("name", MMNaming.idToTitle(n)) }
-                            if let o = c.organization { set("organization", MMNaming.idToTitle(o)) }
+                            let c = ModelNaming.modelIDComponents(hfID, totalParams: totalParams)
+                            if let n = c.fullName { set("name", ModelNaming.idToTitle(n)) }
+                            if let o = c.organization { set("organization", ModelNaming.idToTitle(o)) }
                             if let v = c.version { set("version", v) }
                         }
                     } else {
-                        let c = MMNaming.modelIDComponents(s, totalParams: totalParams)
-                        if let n = c.fullName { set("name", MMNaming.idToTitle(n)) }
-                        if let o = c.organization { set("organization", MMNaming.idToTitle(o)) }
+                        let c = ModelNaming.modelIDComponents(s, totalParams: totalParams)
+                        if let n = c.fullName { set("name", ModelNaming.idToTitle(n)) }
+                        if let o = c.organization { set("organization", ModelNaming.idToTitle(o)) }
                         if let v = c.version { set("version", v) }
                         if let o = c.organization, let n = c.fullName { set("repo_url", "https://huggingface.co/\(o)/\(n)") }
                     }
-                    list.append(MMValue.makeDict(entry))
+                    list.append(PythonValue.makeDict(entry))
                 case .dict:
                     list.append(id)
                 default:
@@ -453,9 +472,9 @@ private struct Working {
         useArray(\.languages, "languages"); useArray(\.languages, "language")
 
         func fill(from modelID: String) {
-            let c = MMNaming.modelIDComponents(modelID, totalParams: totalParams)
-            if Working.isNone(name), let n = c.fullName { name = .str(MMNaming.idToTitle(n)) }
-            if Working.isNone(organization), let o = c.organization { organization = .str(MMNaming.idToTitle(o)) }
+            let c = ModelNaming.modelIDComponents(modelID, totalParams: totalParams)
+            if Working.isNone(name), let n = c.fullName { name = .str(ModelNaming.idToTitle(n)) }
+            if Working.isNone(organization), let o = c.organization { organization = .str(ModelNaming.idToTitle(o)) }
             if Working.isNone(basename), let b = c.basename { basename = .str(b) }
             if Working.isNone(finetune), let f = c.finetune { finetune = .str(f) }
             if Working.isNone(version), let v = c.version { version = .str(v) }
@@ -471,8 +490,8 @@ private struct Working {
         fill(from: directoryName)
     }
 
-    mutating func applyOverride(_ o: MMValue) {
-        func ov(_ field: WritableKeyPath<Working, MMValue?>, _ key: String) {
+    mutating func applyOverride(_ o: PythonValue) {
+        func ov(_ field: WritableKeyPath<Working, PythonValue?>, _ key: String) {
             if o.has(key) { self[keyPath: field] = o[key] }
         }
         ov(\.samplingSequence, "general.sampling.sequence")
@@ -505,7 +524,7 @@ private struct Working {
 
     /// A value passed to `add_string`: falsy values are skipped; a truthy non-string crashes the writer.
     /// `naming` marks fields `naming_convention` calls `.strip()` on, where any non-string crashes.
-    static func string(_ v: MMValue?, _ key: String, naming: Bool = false) throws -> String? {
+    static func string(_ v: PythonValue?, _ key: String, naming: Bool = false) throws -> String? {
         guard let v, !v.isNone else { return nil }
         if case let .str(s) = v { return s }
         if v.isTruthy || naming {
@@ -514,7 +533,7 @@ private struct Working {
         return ""
     }
 
-    static func int32(_ v: MMValue?, _ key: String) throws -> Int32? {
+    static func int32(_ v: PythonValue?, _ key: String) throws -> Int32? {
         guard let v, !v.isNone else { return nil }
         switch v {
         case let .bool(b): return b ? 1 : 0
@@ -524,7 +543,7 @@ private struct Working {
         throw ModelMetadataError.unsupportedValue(key: key, reason: "not an int32: \(v.pythonTypeName)")
     }
 
-    static func float32(_ v: MMValue?, _ key: String) throws -> Float? {
+    static func float32(_ v: PythonValue?, _ key: String) throws -> Float? {
         guard let v, !v.isNone else { return nil }
         let d: Double
         switch v {
@@ -539,9 +558,9 @@ private struct Working {
     }
 
     /// `add_array`: element type from the first item, all items must share it.
-    static func array(_ v: MMValue?, _ key: String) throws -> GGUFArray? {
+    static func array(_ v: PythonValue?, _ key: String) throws -> GGUFArray? {
         guard let v, !v.isNone else { return nil }
-        let items: [MMValue]
+        let items: [PythonValue]
         switch v {
         case let .list(l): items = l
         case let .str(s): items = s.unicodeScalars.map { .str(String($0)) }
@@ -565,9 +584,9 @@ private struct Working {
         }
     }
 
-    static func sources(_ v: MMValue?, _ key: String) throws -> [ModelMetadata.Source]? {
+    static func sources(_ v: PythonValue?, _ key: String) throws -> [ModelMetadata.Source]? {
         guard let v, !v.isNone else { return nil }
-        let items: [MMValue]
+        let items: [PythonValue]
         switch v {
         case let .list(l): items = l
         case let .str(s): items = s.unicodeScalars.map { .str(String($0)) }
@@ -595,7 +614,7 @@ private struct Working {
                 if fields.contains(where: text.contains) { throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got str") }
                 return ModelMetadata.Source()
             case let .list(l):
-                if l.contains(where: { fields.map(MMValue.str).contains($0) }) { throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got list") }
+                if l.contains(where: { fields.map(PythonValue.str).contains($0) }) { throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got list") }
                 return ModelMetadata.Source()
             default:
                 throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got \(item.pythonTypeName)")
@@ -662,8 +681,8 @@ private struct Working {
 /// `re.match(r"https?://huggingface.co/([^/]+/[^/]+)$", url).group(1)`.
 private func huggingFaceID(inURL s: String) -> String? {
     var u = Array(s.unicodeScalars)[...]
-    if MMPy.string(u.prefix(7)) == "http://" { u = u.dropFirst(7) }
-    else if MMPy.string(u.prefix(8)) == "https://" { u = u.dropFirst(8) }
+    if PythonString.string(u.prefix(7)) == "http://" { u = u.dropFirst(7) }
+    else if PythonString.string(u.prefix(8)) == "https://" { u = u.dropFirst(8) }
     else { return nil }
     let host = Array("huggingface".unicodeScalars)
     guard u.count > 15, Array(u.prefix(11)) == host else { return nil }
@@ -673,5 +692,5 @@ private func huggingFaceID(inURL s: String) -> String? {
     let pieces = rest.split(separator: "/", omittingEmptySubsequences: false)
     guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty else { return nil }
     // `$` may also match before a final "\n"; the greedy groups then keep it, so the text is the same.
-    return MMPy.string(rest)
+    return PythonString.string(rest)
 }

@@ -13,7 +13,7 @@ struct VocabularyExport {
     let sourcePath: String
 
     static func entries(family: ModelFamily, directory: URL, config: HFConfig) throws -> VocabularyExport {
-        let files = try TokenizerFiles.load(directory: directory)
+        let files = try TokenizerFiles.load(directory: directory, config: config.document)
         var out = GGUFMetadata()
         func add(_ e: [TokenizerMetadataEntry]) { for x in e { out.set(x.key, x.value.gguf) } }
         var source = directory.appendingPathComponent(files.hasSentencePieceModel ? "tokenizer.model" : "tokenizer.json").path

@@ -1,53 +1,96 @@
 import Foundation
+import JSON
 
 /// Human and machine renderings of a GGUF file, for `kiln inspect`.
 public enum GGUFInspection {
-    /// A JSON-ready dictionary: header facts, every key in file order with its type and full value,
-    /// and the tensor table.
-    public static func json(_ file: GGUFFile) -> [String: Any] {
-        let metadata: [[String: Any]] = file.metadata.entries.map { entry in
-            var typeName = entry.value.type.description
-            if case let .array(a) = entry.value { typeName = "ARRAY[\(a.elementType)]" }
-            return ["key": entry.key, "type": typeName, "value": jsonValue(entry.value)]
+    /// What `kiln inspect --json` prints: header facts, every key in file order with its type and full
+    /// value, and the tensor table.
+    public struct Report: Codable, Sendable {
+        public struct Entry: Codable, Sendable {
+            public var key: String
+            public var type: String
+            public var value: JSONValue
         }
-        let tensors: [[String: Any]] = file.tensors.map {
-            ["name": $0.name, "type": $0.type.description, "shape": $0.dimensions, "offset": $0.offset, "bytes": $0.byteCount]
+        public struct Tensor: Codable, Sendable {
+            public var name: String
+            public var type: String
+            public var shape: [Int]
+            public var offset: Int
+            public var bytes: Int
         }
-        return [
-            "path": file.url.path, "version": Int(file.version), "alignment": file.alignment,
-            "data_offset": file.dataOffset, "file_bytes": file.fileSize, "metadata": metadata, "tensors": tensors,
-        ]
+        public var path: String
+        public var version: Int
+        public var alignment: Int
+        public var dataOffset: Int
+        public var fileBytes: Int
+        public var metadata: [Entry]
+        public var tensors: [Tensor]
+
+        enum CodingKeys: String, CodingKey {
+            case path, version, alignment, metadata, tensors
+            case dataOffset = "data_offset"
+            case fileBytes = "file_bytes"
+        }
     }
 
-    static func jsonValue(_ v: GGUFValue) -> Any {
+    public static func report(_ file: GGUFFile) -> Report {
+        let metadata = file.metadata.entries.map { entry in
+            var typeName = entry.value.type.description
+            if case let .array(a) = entry.value { typeName = "ARRAY[\(a.elementType)]" }
+            return Report.Entry(key: entry.key, type: typeName, value: jsonValue(entry.value))
+        }
+        let tensors = file.tensors.map {
+            Report.Tensor(name: $0.name, type: $0.type.description, shape: $0.dimensions, offset: $0.offset, bytes: $0.byteCount)
+        }
+        return Report(path: file.url.path, version: Int(file.version), alignment: file.alignment, dataOffset: file.dataOffset,
+                      fileBytes: file.fileSize, metadata: metadata, tensors: tensors)
+    }
+
+    /// A metadata value as JSON: integers (a UInt64 past Int64's range as a float), floats, booleans, strings
+    /// and arrays of them.
+    static func jsonValue(_ v: GGUFValue) -> JSONValue {
+        func u64(_ x: UInt64) -> JSONValue { Int(exactly: x).map(JSONValue.int) ?? .double(Double(x)) }
         switch v {
-        case let .uint8(x): Int(x)
-        case let .int8(x): Int(x)
-        case let .uint16(x): Int(x)
-        case let .int16(x): Int(x)
-        case let .uint32(x): Int(x)
-        case let .int32(x): Int(x)
-        case let .float32(x): Double(x)
-        case let .bool(x): x
-        case let .string(x): x
-        case let .uint64(x): NSNumber(value: x)
-        case let .int64(x): NSNumber(value: x)
-        case let .float64(x): x
+        case let .uint8(x): return .int(Int(x))
+        case let .int8(x): return .int(Int(x))
+        case let .uint16(x): return .int(Int(x))
+        case let .int16(x): return .int(Int(x))
+        case let .uint32(x): return .int(Int(x))
+        case let .int32(x): return .int(Int(x))
+        case let .float32(x): return .double(Double(x))
+        case let .bool(x): return .bool(x)
+        case let .string(x): return .string(x)
+        case let .uint64(x): return u64(x)
+        case let .int64(x): return .int(Int(x))
+        case let .float64(x): return .double(x)
         case let .array(a):
             switch a {
-            case let .uint8(xs): xs.map(Int.init)
-            case let .int8(xs): xs.map(Int.init)
-            case let .uint16(xs): xs.map(Int.init)
-            case let .int16(xs): xs.map(Int.init)
-            case let .uint32(xs): xs.map(Int.init)
-            case let .int32(xs): xs.map(Int.init)
-            case let .float32(xs): xs.map(Double.init)
-            case let .bool(xs): xs
-            case let .string(xs): xs
-            case let .uint64(xs): xs.map { NSNumber(value: $0) }
-            case let .int64(xs): xs.map { NSNumber(value: $0) }
-            case let .float64(xs): xs
+            case let .uint8(xs): return .array(xs.map { .int(Int($0)) })
+            case let .int8(xs): return .array(xs.map { .int(Int($0)) })
+            case let .uint16(xs): return .array(xs.map { .int(Int($0)) })
+            case let .int16(xs): return .array(xs.map { .int(Int($0)) })
+            case let .uint32(xs): return .array(xs.map { .int(Int($0)) })
+            case let .int32(xs): return .array(xs.map { .int(Int($0)) })
+            case let .float32(xs): return .array(xs.map { .double(Double($0)) })
+            case let .bool(xs): return .array(xs.map(JSONValue.bool))
+            case let .string(xs): return .array(xs.map(JSONValue.string))
+            case let .uint64(xs): return .array(xs.map(u64))
+            case let .int64(xs): return .array(xs.map { .int(Int($0)) })
+            case let .float64(xs): return .array(xs.map(JSONValue.double))
             }
+        }
+    }
+
+    /// A scalar or array element as text for the listing.
+    static func plain(_ v: JSONValue) -> String {
+        switch v {
+        case .null: "null"
+        case .bool(let b): "\(b)"
+        case .int(let i): "\(i)"
+        case .double(let d): "\(d)"
+        case .string(let s): s
+        case .array(let a): "[" + a.map(plain).joined(separator: ", ") + "]"
+        case .object: "{…}"
         }
     }
 
@@ -72,11 +115,11 @@ public enum GGUFInspection {
             let flat = s.replacingOccurrences(of: "\n", with: "\\n")
             return flat.count > 100 ? "\"\(flat.prefix(100))…\" (\(s.utf8.count) bytes)" : "\"\(flat)\""
         case let .array(a):
-            let items = (jsonValue(v) as? [Any] ?? []).prefix(preview).map { "\($0)" }
+            let items = (jsonValue(v).arrayValue ?? []).prefix(preview).map(plain)
             let more = a.count > preview ? ", … \(a.count) total" : ""
             return "[\(a.elementType)] [\(items.joined(separator: ", "))\(more)]"
         default:
-            return "\(jsonValue(v)) (\(v.type))"
+            return "\(plain(jsonValue(v))) (\(v.type))"
         }
     }
 }

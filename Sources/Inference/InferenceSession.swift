@@ -483,7 +483,7 @@ public final class InferenceSession {
     static let keyTile = 64
     /// Queries per attention tile (ggml's `GGML_FA_TILE_Q`): with fewer tokens per sequence in a micro-batch,
     /// ggml attends key by key.
-    static let queryTile = 64
+    package static let queryTile = 64
 
     /// Attention for calls of fewer than ``queryTile`` tokens, in the order of ggml's per-key flash attention:
     /// the query rounded to F16; for each visible key in increasing position, its score an F16 dot product

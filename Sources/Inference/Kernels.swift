@@ -3,15 +3,15 @@ import Foundation
 
 /// A pointer wrapper that may cross into `concurrentPerform` closures (the caller guarantees disjoint writes).
 @usableFromInline
-struct SendablePointer<T>: @unchecked Sendable {
-    @usableFromInline let p: UnsafeMutablePointer<T>
-    @inlinable init(_ p: UnsafeMutablePointer<T>) { self.p = p }
+package struct SendablePointer<T>: @unchecked Sendable {
+    @usableFromInline package let p: UnsafeMutablePointer<T>
+    @inlinable package init(_ p: UnsafeMutablePointer<T>) { self.p = p }
 }
 
 /// Runs `body(range)` over contiguous ranges covering 0..<count, on up to `threads` threads. The split
 /// depends only on `count` and `threads`, so any per-element result is independent of which thread runs it.
 @inlinable
-func parallelFor(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
+package func parallelFor(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
     let parts = min(threads, count, WorkerPool.shared.workerCount + 1)
     if parts <= 1 {
         body(0..<count)
@@ -26,9 +26,9 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Range<Int>) -> Void) {
 }
 
 @usableFromInline
-struct UncheckedBox<T>: @unchecked Sendable {
-    @usableFromInline let value: T
-    @inlinable init(_ value: T) { self.value = value }
+package struct UncheckedBox<T>: @unchecked Sendable {
+    @usableFromInline package let value: T
+    @inlinable package init(_ value: T) { self.value = value }
 }
 
 /// Dense F32 kernels of the forward pass.

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Every tokenizer-related file of a Hugging Face checkpoint folder, read once.
 ///
@@ -46,7 +47,8 @@ public struct TokenizerFiles: Sendable {
     /// - Throws: `malformedJSON` for a JSON file that does not parse, `corruptSentencePieceModel` for a bad
     ///   `tokenizer.model`, `unreadableFile` for I/O errors, `missingTokenizer` when `directory` is not a
     ///   directory.
-    public static func load(directory: URL) throws(TokenizationError) -> TokenizerFiles {
+    ///   `config` is `config.json` already parsed by the caller (a conversion reads it once); nil reads it here.
+    public static func load(directory: URL, config: JSONValue? = nil) throws(TokenizationError) -> TokenizerFiles {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue
         else {
@@ -55,7 +57,12 @@ public struct TokenizerFiles: Sendable {
         var files = TokenizerFiles(directory: directory)
         files.tokenizerJSON = try readJSON(directory, "tokenizer.json")
         files.tokenizerConfig = try readJSON(directory, "tokenizer_config.json")
-        files.config = try readJSON(directory, "config.json")
+        let configURL = directory.appendingPathComponent("config.json")
+        do {
+            files.config = try config ?? JSONReads.read(configURL)
+        } catch {
+            throw .malformedJSON(path: configURL.path, offset: error.offset, reason: error.reason)
+        }
         files.addedTokensJSON = try readJSON(directory, "added_tokens.json")
         files.specialTokensMap = try readJSON(directory, "special_tokens_map.json")
         files.chatTemplateJSON = try readJSON(directory, "chat_template.json")
@@ -121,6 +128,7 @@ public struct TokenizerFiles: Sendable {
     private static func readJSON(_ directory: URL, _ name: String) throws(TokenizationError) -> JSONValue? {
         let url = directory.appendingPathComponent(name)
         guard let data = try readData(url) else { return nil }
+        JSONReads.record(url)
         do {
             return try JSONParser.parse(data)
         } catch {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conversion
 import Foundation
+import JSON
 
 struct Convert: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,7 +11,7 @@ struct Convert: ParsableCommand {
     var checkpoint: String
 
     @Option(name: [.short, .customLong("output")], help: "Output file (default: the converter's name, in the checkpoint folder).")
-    var output: String?
+    var outputFile: String?
 
     @Option(help: "f32, f16, bf16, q8_0 or auto (BF16/F16 from the checkpoint's weights).")
     var outtype: OutputType = .auto
@@ -18,33 +19,24 @@ struct Convert: ParsableCommand {
     @Option(help: "Model name to store as general.name.")
     var modelName: String?
 
-    @Option(help: "Worker threads (default: all cores). The output does not depend on it.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadsOption
 
     @Flag(help: "Overwrite an existing output file.")
     var force = false
 
-    @Flag(help: "Print one JSON object per tensor and a final summary, instead of text.")
-    var json = false
-
-    @Flag(name: .shortAndLong, help: "Print only the summary.")
-    var quiet = false
-
-    func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-    }
+    @OptionGroup var reporting: OutputOptions
 
     func run() throws {
         try reportingErrors {
             let options = ConversionOptions(
                 checkpoint: URL(fileURLWithPath: checkpoint),
-                output: output.map { URL(fileURLWithPath: $0) },
-                outputType: outtype, overwrite: force, threads: threads, modelName: modelName)
+                output: outputFile.map { URL(fileURLWithPath: $0) },
+                outputType: outtype, overwrite: force, threads: threads.count, modelName: modelName)
+            let json = reporting.json, quiet = reporting.quiet
             let started = Date()
             let result = try Converter.convert(options) { p in
                 if json {
-                    printJSON(["event": "tensor", "index": p.index, "count": p.count, "name": p.tensor,
-                        "shape": p.shape, "from": p.sourceType, "to": p.outputType.description, "bytes": p.bytes])
+                    try? JSONOutput.print(CommandEvents.ConvertedTensor(p))
                 } else if !quiet {
                     let shape = p.shape.map(String.init).joined(separator: "×")
                     print("[\(p.index + 1)/\(p.count)] \(p.tensor.padding(toLength: 32, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 14, withPad: " ", startingAt: 0)) \(p.sourceType) → \(p.outputType)")
@@ -52,9 +44,7 @@ struct Convert: ParsableCommand {
             }
             let seconds = Date().timeIntervalSince(started)
             if json {
-                printJSON(["event": "done", "output": result.output.path, "architecture": result.architecture,
-                    "outtype": result.outputType.rawValue, "tensors": result.tensorCount, "bytes": result.fileBytes,
-                    "seconds": seconds])
+                try JSONOutput.print(CommandEvents.ConversionDone(result, seconds: seconds))
             } else {
                 print("wrote \(result.output.path): \(result.architecture), \(result.outputType.label), \(result.tensorCount) tensors, \(result.fileBytes) bytes in \(String(format: "%.2f", seconds)) s")
             }
@@ -63,11 +53,3 @@ struct Convert: ParsableCommand {
 }
 
 extension OutputType: ExpressibleByArgument {}
-
-func printJSON(_ object: [String: Any]) {
-    if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]),
-        let line = String(data: data, encoding: .utf8)
-    {
-        print(line)
-    }
-}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GGUF
+import JSON
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a GGUF file's metadata and tensor table.")
@@ -18,7 +19,7 @@ struct Inspect: ParsableCommand {
         try reportingErrors {
             let gguf = try GGUFFile(url: URL(fileURLWithPath: file))
             if json {
-                printJSON(GGUFInspection.json(gguf))
+                try JSONOutput.print(GGUFInspection.report(gguf))
             } else {
                 print(GGUFInspection.text(gguf, arrayPreview: arrayPreview), terminator: "")
             }

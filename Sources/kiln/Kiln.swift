@@ -3,23 +3,25 @@ import Foundation
 
 @main
 struct Kiln: ParsableCommand {
+    /// Parses and runs the command, mapping ArgumentParser's usage failures to status 2 (``KilnExit``).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(KilnExit.usage)
+            }
+            exit(withError: error)
+        }
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Convert, quantize and verify language models for llama.cpp runtimes.",
         version: "0.1.0",
         subcommands: [Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self, Generate.self, Inspect.self]
     )
-}
-
-/// Prints a library error as one line on standard error and exits non-zero, instead of ArgumentParser's
-/// generic "Error:" dump.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        FileHandle.standardError.write(Data("kiln: error: \(error)\n".utf8))
-        throw ExitCode.failure
-    }
 }

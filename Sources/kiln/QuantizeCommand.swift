@@ -2,6 +2,7 @@ import ArgumentParser
 import Architectures
 import Conversion
 import Foundation
+import JSON
 import Quantization
 
 struct QuantizeCommand: ParsableCommand {
@@ -13,68 +14,46 @@ struct QuantizeCommand: ParsableCommand {
     @Argument(help: "A GGUF file (F32, F16, BF16) or a Hugging Face checkpoint folder (converted in the same pass).")
     var input: String
     @Argument(help: "Output GGUF file.") var output: String
-    @Argument(help: "File type, e.g. Q4_K_M.") var type: String
+    @Argument(help: "File type, e.g. Q4_K_M.") var type: LlamaFileType
 
-    @Option(help: "Worker threads (default: all cores). The output does not depend on it.")
-    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    @OptionGroup var threads: ThreadsOption
     @Option(help: "Importance matrix: llama-imatrix's GGUF or legacy .dat.") var imatrix: String?
     @Option(parsing: .singleValue, help: "Use importance-matrix entries whose name contains this (repeatable).") var includeWeights: [String] = []
     @Option(parsing: .singleValue, help: "Ignore importance-matrix entries whose name contains this (repeatable).") var excludeWeights: [String] = []
-    @Option(help: "Type for output.weight.") var outputTensorType: String?
-    @Option(help: "Type for token_embd.weight.") var tokenEmbeddingType: String?
-    @Option(parsing: .singleValue, help: "REGEX=TYPE: type for tensors whose name matches (repeatable; first match wins).") var tensorType: [String] = []
-    @Option(parsing: .singleValue, help: "KEY=TYPE:VALUE metadata override, TYPE int|float|bool|str (repeatable).") var overrideKv: [String] = []
+    @Option(help: "Type for output.weight.") var outputTensorType: GGMLType?
+    @Option(help: "Type for token_embd.weight.") var tokenEmbeddingType: GGMLType?
+    @Option(parsing: .singleValue, help: "REGEX=TYPE: type for tensors whose name matches (repeatable; first match wins).")
+    var tensorType: [TensorTypeRule] = []
+    @Option(parsing: .singleValue, help: "KEY=TYPE:VALUE metadata override, TYPE int|float|bool|str (repeatable).") var overrideKv: [KVOverride] = []
     @Flag(help: "Every quantizable tensor gets the default type (no mixture rules).") var pure = false
     @Flag(help: "Keep output.weight unquantized.") var leaveOutputTensor = false
     @Flag(help: "Allow quantized input tensors to be quantized again.") var allowRequantize = false
     @Flag(help: "Print the per-tensor plan and the output size without writing.") var dryRun = false
     @Flag(help: "Overwrite an existing output file.") var force = false
-    @Flag(help: "One JSON object per line: a plan event per tensor and a final summary.") var json = false
-    @Flag(name: .shortAndLong, help: "Print only the summary.") var quiet = false
-
-    func parseType(_ text: String, _ option: String) throws -> GGMLType {
-        guard let t = GGMLType(name: text) else {
-            throw ValidationError("\(option): unknown tensor type \(text) (for example Q8_0, Q6_K, Q4_K, F16)")
-        }
-        return t
-    }
+    @OptionGroup var reporting: OutputOptions
 
     func run() throws {
         try reportingErrors {
-            guard let fileType = LlamaFileType(parsing: type) else {
-                throw ValidationErrorLine("unknown type \(type); valid types: \(LlamaFileType.acceptedNames.joined(separator: ", "))")
-            }
             var options = QuantizeOptions(
-                input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output), fileType: fileType, threads: max(1, threads))
+                input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output), fileType: type, threads: threads.count)
             options.importanceMatrix = imatrix.map { URL(fileURLWithPath: $0) }
             options.includeWeights = includeWeights
             options.excludeWeights = excludeWeights
-            options.overrides.outputTensorType = try outputTensorType.map { try parseType($0, "--output-tensor-type") }
-            options.overrides.tokenEmbeddingType = try tokenEmbeddingType.map { try parseType($0, "--token-embedding-type") }
-            options.overrides.tensorTypes = try tensorType.map { spec in
-                guard let eq = spec.lastIndex(of: "="), (try? Regex(String(spec[..<eq]))) != nil else {
-                    throw ValidationErrorLine("--tensor-type \(spec): expected REGEX=TYPE with a valid regular expression")
-                }
-                return (String(spec[..<eq]), try parseType(String(spec[spec.index(after: eq)...]), "--tensor-type"))
-            }
+            options.overrides.outputTensorType = outputTensorType
+            options.overrides.tokenEmbeddingType = tokenEmbeddingType
+            options.overrides.tensorTypes = tensorType.map { ($0.pattern, $0.type) }
             options.overrides.pure = pure
             options.overrides.leaveOutputTensor = leaveOutputTensor
-            options.overrideKV = try overrideKv.map {
-                guard let o = KVOverride(parsing: $0) else {
-                    throw ValidationErrorLine("--override-kv \($0): expected KEY=TYPE:VALUE with TYPE int, float, bool or str")
-                }
-                return o
-            }
+            options.overrideKV = overrideKv
             options.allowRequantize = allowRequantize
             options.dryRun = dryRun
             options.overwrite = force
+            let json = reporting.json, quiet = reporting.quiet
             let bar = ProgressBar(enabled: !json && !quiet && isatty(2) != 0)
             let started = Date()
             let result = try Quantize.run(options) { e, i, n in
                 if json {
-                    printJSON(["event": "tensor", "index": i, "count": n, "name": e.name, "shape": e.dimensions,
-                        "from": e.from.description, "to": e.to.description, "bytes_before": e.bytesBefore,
-                        "bytes_after": e.bytesAfter, "imatrix": e.usesImportanceMatrix, "fallback": e.fellBack])
+                    try? JSONOutput.print(CommandEvents.QuantizedTensor(e, index: i, count: n))
                 } else if !quiet {
                     bar.clear()
                     let shape = e.dimensions.map(String.init).joined(separator: "×")
@@ -83,19 +62,45 @@ struct QuantizeCommand: ParsableCommand {
                 }
             }
             bar.clear()
-            let before = result.entries.reduce(0) { $0 + $1.bytesBefore }
-            let after = result.entries.reduce(0) { $0 + $1.bytesAfter }
-            let seconds = Date().timeIntervalSince(started)
+            let done = CommandEvents.QuantizeDone(result, type: type.description, seconds: Date().timeIntervalSince(started))
             if json {
-                printJSON(["event": "done", "output": result.output.path, "type": fileType.description, "wrote": result.wrote,
-                    "tensors": result.entries.count, "bytes": result.fileBytes, "tensor_bytes_before": before,
-                    "tensor_bytes_after": after, "seconds": seconds])
+                try JSONOutput.print(done)
             } else {
                 let verb = result.wrote ? "wrote" : "would write"
-                print("\(verb) \(result.output.path): \(fileType), \(result.entries.count) tensors, \(mib(before)) → \(mib(after)) of tensors, \(result.fileBytes) bytes\(result.wrote ? String(format: " in %.2f s", seconds) : "")")
+                print("\(verb) \(result.output.path): \(type), \(result.entries.count) tensors, \(mib(done.tensorBytesBefore)) → \(mib(done.tensorBytesAfter)) of tensors, \(result.fileBytes) bytes\(result.wrote ? String(format: " in %.2f s", done.seconds) : "")")
             }
         }
     }
+}
+
+extension LlamaFileType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public static var allValueStrings: [String] { acceptedNames }
+}
+
+extension GGMLType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(name: argument) }
+}
+
+extension KVOverride: ExpressibleByArgument {
+    public init?(argument: String) { self.init(parsing: argument) }
+    public static var defaultValueDescription: String { "KEY=TYPE:VALUE" }
+}
+
+/// `--tensor-type REGEX=TYPE`: a valid regular expression and a tensor type.
+struct TensorTypeRule: ExpressibleByArgument {
+    var pattern: String
+    var type: GGMLType
+
+    init?(argument: String) {
+        guard let eq = argument.lastIndex(of: "="), (try? Regex(String(argument[..<eq]))) != nil,
+              let type = GGMLType(name: String(argument[argument.index(after: eq)...]))
+        else { return nil }
+        pattern = String(argument[..<eq])
+        self.type = type
+    }
+
+    static var defaultValueDescription: String { "REGEX=TYPE" }
 }
 
 func mib(_ bytes: Int) -> String { String(format: "%8.2f MiB", Double(bytes) / 1_048_576) }
@@ -113,10 +118,4 @@ final class ProgressBar {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }
-}
-
-/// A usage problem found after parsing, reported as one line like every other error.
-struct ValidationErrorLine: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Conversion
 import Foundation
+import JSON
 import Tokenization
 
 struct Tokenize: ParsableCommand {
@@ -30,7 +31,7 @@ struct Tokenize: ParsableCommand {
             }
             let ids = tokenizer.encode(input, addSpecialTokens: !noSpecial)
             if json {
-                print("[" + ids.map(String.init).joined(separator: ", ") + "]")
+                try JSONOutput.print(ids)
             } else {
                 for id in ids { print("\(String(id).padding(toLength: 7, withPad: " ", startingAt: 0)) \(tokenizer.piece(id).debugDescription)") }
                 FileHandle.standardError.write(Data("\(ids.count) tokens\n".utf8))

@@ -3,11 +3,14 @@ import Conversion
 import Foundation
 import GGUF
 import Inference
+import JSON
 import Tokenization
+import Verification
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure quantized files against a reference, as llama-perplexity --kl-divergence does.")
+        abstract: "Measure quantized files against a reference, as llama-perplexity --kl-divergence does.",
+        discussion: "Exit status: 0 every model passed its gates, 3 a gate failed, 1 an error.")
 
     @Argument(help: "GGUF files to verify.") var models: [String]
     @Option(help: "Reference: a Hugging Face checkpoint folder, or a GGUF (for example the F32 conversion).") var reference: String
@@ -15,10 +18,14 @@ struct Verify: ParsableCommand {
     @Option(help: "Context length of each chunk.") var ctx: Int = 512
     @Option(help: "Evaluate at most this many chunks (llama-perplexity's --chunks).") var chunks: Int?
     @Option(help: "Reference logits cache file (reused while the reference file and tokens are unchanged).") var cache: String?
-    @Option var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Fail (exit 1) when a model's mean KLD exceeds this.") var maxKld: Double?
-    @Option(help: "Fail (exit 1) when a model's same-top-p (percent) is below this.") var minSameTopP: Double?
+    @Option(help: "Gate: exit 3 when a model's mean KLD exceeds this.") var maxKld: Double?
+    @Option(help: "Gate: exit 3 when a model's same-top-p (percent) is below this.") var minSameTopP: Double?
+    @OptionGroup var threads: ThreadsOption
     @Flag(help: "Print one JSON object per model.") var json = false
+
+    func validate() throws {
+        guard ctx >= 2 else { throw ValidationError("--ctx must be at least 2") }
+    }
 
     func run() throws {
         var failed = false
@@ -26,61 +33,29 @@ struct Verify: ParsableCommand {
             let tokenizer = try Tokenizer(model: URL(fileURLWithPath: reference))
             guard let data = try? Data(contentsOf: URL(fileURLWithPath: text)) else { throw ValidationErrorLine("\(text): cannot read") }
             let ids = tokenizer.encode(String(decoding: data, as: UTF8.self), addSpecialTokens: true).map(Int32.init)
-            var verifier = Verifier(reference: .at(reference), contextLength: ctx, threads: threads, cacheURL: cache.map { URL(fileURLWithPath: $0) })
+            var verifier = Verifier(reference: .at(reference), contextLength: ctx, threads: threads.count,
+                                    cacheURL: cache.map { URL(fileURLWithPath: $0) })
             verifier.maxChunks = chunks
+            let gates = QualityGates(maxMeanKLD: maxKld, minSameTopPercent: minSameTopP)
             let results = try verifier.run(models: models.map { URL(fileURLWithPath: $0) }, tokens: { ids })
             if !json {
                 print("model                                    PPL        ln(PPL/ref)  mean KLD   median KLD  99% KLD    max KLD    RMS Δp %  same top %")
             }
             for (model, s) in zip(models, results) {
-                let gateFailed = (maxKld.map { s.meanKLD > $0 } ?? false) || (minSameTopP.map { s.sameTop * 100 < $0 } ?? false)
-                failed = failed || gateFailed
+                let report = VerificationReport(
+                    model: model, reference: reference, text: text, ctx: ctx, chunks: min(ids.count / ctx, chunks ?? .max),
+                    tokens: ids.count, statistics: s, gates: gates)
+                failed = failed || !report.passed
                 if json {
-                    var gates: [String: Any] = [:]
-                    if let maxKld { gates["max_kld"] = maxKld }
-                    if let minSameTopP { gates["min_same_top_p_percent"] = minSameTopP }
-                    printJSON(["model": model, "reference": reference, "text": text, "ctx": ctx, "chunks": min(ids.count / ctx, chunks ?? .max),
-                        "tokens": ids.count, "positions": s.count, "gates": gates,
-                        "ppl": s.perplexity, "ppl_reference": s.basePerplexity, "ln_ppl_ratio": s.logPerplexityRatio,
-                        "mean_kld": s.meanKLD, "median_kld": Double(s.medianKLD), "kld_99": Double(s.kld99),
-                        "max_kld": Double(s.maximumKLD), "rms_dp_percent": s.rmsPDiff * 100, "same_top_p_percent": s.sameTop * 100,
-                        "passed": !gateFailed])
+                    try JSONOutput.print(report)
                 } else {
                     let name = URL(fileURLWithPath: model).lastPathComponent.padding(toLength: 38, withPad: " ", startingAt: 0)
                     print(String(format: "%@ %9.4f  %10.6f  %9.6f  %9.6f  %9.6f  %9.6f  %7.3f  %8.3f%@", name, s.perplexity,
                         s.logPerplexityRatio, s.meanKLD, s.medianKLD, s.kld99, s.maximumKLD, s.rmsPDiff * 100, s.sameTop * 100,
-                        gateFailed ? "  FAILED" : ""))
+                        report.passed ? "" : "  FAILED"))
                 }
             }
         }
-        if failed { throw ExitCode.failure }
-    }
-}
-
-struct Generate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Greedy generation from a GGUF file, with tokens per second.")
-
-    @Argument(help: "GGUF file.") var model: String
-    @Option(help: "Prompt text; special tokens such as <|im_start|> are recognized.") var prompt: String
-    @Option var maxTokens: Int = 64
-    @Option var threads: Int = ProcessInfo.processInfo.activeProcessorCount
-
-    func run() throws {
-        try reportingErrors {
-            let url = URL(fileURLWithPath: model)
-            let file = try GGUFFile(url: url)
-            let tokenizer = try Tokenizer(gguf: file)
-            let ids = tokenizer.encode(prompt, addSpecialTokens: true).map(Int32.init)
-            let m = try TransformerModel(file: file, threads: threads)
-            let session = InferenceSession(model: m, contextLength: ids.count + maxTokens, threads: threads)
-            var stops = Set<Int32>()
-            for key in ["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id"] {
-                if let v = file.metadata[key]?.integerValue { stops.insert(Int32(v)) }
-            }
-            let result = try Generator.greedy(session: session, prompt: ids, maxTokens: maxTokens, stopTokens: stops)
-            print(tokenizer.decode(result.tokens.map(Int.init), skipSpecialTokens: true))
-            FileHandle.standardError.write(Data(String(format: "prompt: %d tokens, %.1f t/s; generated %d tokens, %.1f t/s\n",
-                result.promptTokens, result.promptTokensPerSecond, result.tokens.count, result.generationTokensPerSecond).utf8))
-        }
+        if failed { throw ExitCode(KilnExit.gateFailed) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import Quantization
 import Testing
 
@@ -150,7 +151,7 @@ struct QuantizationPolicyTests {
     /// chooses for that model.
     @Test("SmolLM2 golden files: every tensor's type", arguments: ["Q8_0", "Q6_K", "Q5_K_M", "Q4_K_M", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q3_K_M", "Q2_K"])
     func smolLM2(golden: String) throws {
-        let shared = try sharedFolder()
+        let shared = try TestEnvironment.shared
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: shared.appendingPathComponent("golden/smollm2/\(golden).json"))) as! [String: Any]
         let tensors = (json["tensors"] as! [[String: Any]]).map { t in
             (name: t["name"] as! String, dimensions: t["shape"] as! [Int], type: GGMLType(name: t["type"] as! String)!)
@@ -164,15 +165,4 @@ struct QuantizationPolicyTests {
     }
 }
 
-/// `../shared` beside the repository (or `KILN_SHARED`).
-func sharedFolder() throws -> URL {
-    if let s = ProcessInfo.processInfo.environment["KILN_SHARED"] { return URL(fileURLWithPath: s) }
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-        url.deleteLastPathComponent()
-        let candidate = url.appendingPathComponent("shared/golden")
-        if FileManager.default.fileExists(atPath: candidate.path) { return url.appendingPathComponent("shared") }
-    }
-    Issue.record("../shared not found beside the repository; set KILN_SHARED")
-    throw CocoaError(.fileNoSuchFile)
-}
+

@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import Quantization
 import Safetensors
 import Testing

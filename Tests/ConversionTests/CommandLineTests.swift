@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import Testing
 
 /// The command line end to end: JSON progress events for agents and CI logs, and `kiln inspect`.

@@ -1,5 +1,6 @@
 import Conversion
 import Foundation
+import KilnTestSupport
 import Testing
 
 /// Every committed fixture, converted by Kiln and by llama.cpp's `convert_hf_to_gguf.py`, must give the same

@@ -177,23 +177,23 @@ struct ModelMetadataExampleTests {
     }
 
     @Test func pythonStringHelpers() {
-        #expect(MMPy.title("abc1def o'neil") == "Abc1Def O'Neil")
-        #expect(MMPy.title("ßa") == "Ssa")
-        #expect(MMPy.isLower("abc1") && !MMPy.isLower("123") && !MMPy.isLower("aB"))
-        #expect(MMPy.splitLines("a\r\nb\rc\u{2028}d\n") == ["a", "b", "c", "d"])
-        #expect(MMNaming.idToTitle("  my-model v1.2 7b  ") == "My Model v1.2 7b")
+        #expect(PythonString.title("abc1def o'neil") == "Abc1Def O'Neil")
+        #expect(PythonString.title("ßa") == "Ssa")
+        #expect(PythonString.isLower("abc1") && !PythonString.isLower("123") && !PythonString.isLower("aB"))
+        #expect(PythonString.splitLines("a\r\nb\rc\u{2028}d\n") == ["a", "b", "c", "d"])
+        #expect(ModelNaming.idToTitle("  my-model v1.2 7b  ") == "My Model v1.2 7b")
     }
 
     @Test func yamlScalarTyping() throws {
-        #expect(MMYAML.resolvePlain("1.0") == .float(1.0))
-        #expect(MMYAML.resolvePlain("1e5") == .str("1e5"))
-        #expect(MMYAML.resolvePlain("1.0e+5") == .float(100000))
-        #expect(MMYAML.resolvePlain("017") == .int(15))
-        #expect(MMYAML.resolvePlain("0x1F") == .int(31))
-        #expect(MMYAML.resolvePlain("1:30") == .int(90))
-        #expect(MMYAML.resolvePlain("yes") == .bool(true))
-        #expect(MMYAML.resolvePlain("~") == .none)
-        #expect(MMYAML.resolvePlain("2024-01-01") == .other("datetime"))
-        #expect(MMYAML.resolvePlain("v1.0") == .str("v1.0"))
+        #expect(ModelCardYAML.resolvePlain("1.0") == .float(1.0))
+        #expect(ModelCardYAML.resolvePlain("1e5") == .str("1e5"))
+        #expect(ModelCardYAML.resolvePlain("1.0e+5") == .float(100000))
+        #expect(ModelCardYAML.resolvePlain("017") == .int(15))
+        #expect(ModelCardYAML.resolvePlain("0x1F") == .int(31))
+        #expect(ModelCardYAML.resolvePlain("1:30") == .int(90))
+        #expect(ModelCardYAML.resolvePlain("yes") == .bool(true))
+        #expect(ModelCardYAML.resolvePlain("~") == .none)
+        #expect(ModelCardYAML.resolvePlain("2024-01-01") == .other("datetime"))
+        #expect(ModelCardYAML.resolvePlain("v1.0") == .str("v1.0"))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import Testing
 
 /// Synthetic Llama checkpoints with 256-wide rows (so real K-quants are chosen), tied and untied, GQA 4

@@ -1,5 +1,6 @@
 import Conversion
 import Foundation
+import KilnTestSupport
 import Testing
 
 /// `kiln convert` on the real SmolLM2-135M-Instruct checkpoint must write exactly the files llama.cpp's

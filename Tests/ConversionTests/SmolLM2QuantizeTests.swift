@@ -1,6 +1,7 @@
 import Architectures
 import Conversion
 import Foundation
+import KilnTestSupport
 import Testing
 
 /// `kiln quantize` on the F32 file `kiln convert` writes for SmolLM2 must give llama-quantize's bytes

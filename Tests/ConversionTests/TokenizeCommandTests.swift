@@ -1,6 +1,7 @@
 import Conversion
 import FileAccess
 import Foundation
+import KilnTestSupport
 import Testing
 
 /// `kiln tokenize` on the SmolLM2 checkpoint folder and on its GGUF gives the ids llama.cpp's

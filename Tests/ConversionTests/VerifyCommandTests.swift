@@ -1,6 +1,7 @@
 import Architectures
 import Conversion
 import Foundation
+import KilnTestSupport
 import GGUF
 import Testing
 

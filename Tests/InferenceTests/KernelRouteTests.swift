@@ -1,5 +1,6 @@
 import Foundation
 import Quantization
+import KilnTestSupport
 import Testing
 @testable import Inference
 
@@ -40,7 +41,7 @@ struct KernelRouteTests {
     @Test("A forward pass on every supported route gives the portable route's logits bit for bit",
           arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf", "tiny-llama-q8_0.gguf", "tiny-qwen2-q8_0.gguf"])
     func forwardPass(file: String) throws {
-        let model = try TransformerModel(url: Files.url(file), threads: 2)
+        let model = try TransformerModel(url: ModelFiles.url(file), threads: 2)
         let vocabulary = model.configuration.vocabularySize
         let tokens: [Int32] = (0..<70).map { Int32(($0 * 37 + 11) % vocabulary) }
         func logits(_ route: KernelRoute) throws -> [UInt32] {
@@ -58,8 +59,8 @@ struct KernelRouteTests {
     @Test("SmolLM2 Q4_K_M (Q4_K and Q6_K products) on every route equals the portable route",
           .enabled(if: ProcessInfo.processInfo.environment["KILN_SMOLLM2_DIR"] != nil))
     func smolLM2() throws {
-        let model = try TransformerModel(url: Files.url("Q4_K_M.gguf"), threads: 2)
-        let tokens = Array(try Files.evalTokens().prefix(40))
+        let model = try TransformerModel(url: ModelFiles.url("Q4_K_M.gguf"), threads: 2)
+        let tokens = Array(try ModelFiles.evalTokens().prefix(40))
         func logits(_ route: KernelRoute) throws -> [UInt32] {
             let session = InferenceSession(model: model, contextLength: 64, threads: 2)
             session.route = route

@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import KilnTestSupport
 import Testing
 @testable import Inference
 
@@ -34,10 +35,10 @@ struct TransformersOracleTests {
     @Test("Tiny fixtures match transformers within 1e-3", arguments: fixtures.map(\.0))
     func tinyFixture(_ name: String) throws {
         let lengths = Self.fixtures.first { $0.0 == name }!.1
-        let model = try TransformerModel(url: Files.url("\(name)-f32.gguf"), threads: 2)
+        let model = try TransformerModel(url: ModelFiles.url("\(name)-f32.gguf"), threads: 2)
         let vocab = model.configuration.vocabularySize
         let sequences = lengths.enumerated().map { i, n in Self.pseudoRandomIDs(count: n, below: vocab, seed: UInt64(i + 1)) }
-        let deltas = try Self.maxDeltas(model: model, checkpoint: Files.repositoryRoot.appendingPathComponent("fixtures/\(name)"),
+        let deltas = try Self.maxDeltas(model: model, checkpoint: ModelFiles.repositoryRoot.appendingPathComponent("fixtures/\(name)"),
                                         sequences: sequences)
         print("oracle \(name): max |Δ logit| per sequence \(zip(lengths, deltas).map { "\($0)→\($1)" })")
         for (n, d) in zip(lengths, deltas) {
@@ -73,7 +74,7 @@ struct TransformersOracleTests {
 
     @Test("Soft-capping, a global gemma3 layer and linear rope scaling match transformers", arguments: variants)
     func variant(_ v: Variant) throws {
-        let file = try GGUFFile(url: Files.url("\(v.fixture)-f32.gguf"))
+        let file = try GGUFFile(url: ModelFiles.url("\(v.fixture)-f32.gguf"))
         var metadata = file.metadata
         for (key, value) in v.metadata { metadata.set(key, value) }
         let model = try TransformerModel(file: MetadataOverride(file, metadata: metadata), threads: 2)
@@ -84,7 +85,7 @@ struct TransformersOracleTests {
             #expect(c.attentionLogitSoftcap == 0.02 && c.finalLogitSoftcap == 0.5)
         }
         let sequences = v.lengths.enumerated().map { i, n in Self.pseudoRandomIDs(count: n, below: c.vocabularySize, seed: UInt64(i + 11)) }
-        let deltas = try Self.maxDeltas(model: model, checkpoint: Files.repositoryRoot.appendingPathComponent("fixtures/\(v.fixture)"),
+        let deltas = try Self.maxDeltas(model: model, checkpoint: ModelFiles.repositoryRoot.appendingPathComponent("fixtures/\(v.fixture)"),
                                         sequences: sequences, config: v.config)
         print("oracle \(v.testDescription): max |Δ logit| per sequence \(zip(v.lengths, deltas).map { "\($0)→\($1)" })")
         for (n, d) in zip(v.lengths, deltas) {
@@ -95,8 +96,8 @@ struct TransformersOracleTests {
     @Test("SmolLM2 matches transformers within 1e-3")
     func smolLM2() throws {
         guard let dir = Self.environment("KILN_SMOLLM2_DIR") else { return }
-        let model = try TransformerModel(url: Files.url("f32.gguf"), threads: 2)
-        let text = try Files.evalTokens()
+        let model = try TransformerModel(url: ModelFiles.url("f32.gguf"), threads: 2)
+        let text = try ModelFiles.evalTokens()
         // Two stretches of real tokenized text (the first with BOS-less start of the file) and two
         // pseudo-random sequences.
         let sequences: [[Int32]] = [
@@ -113,7 +114,7 @@ struct TransformersOracleTests {
 
     @Test("The F16 cache stays the default and differs from the F32 one")
     func cachePrecisionDefault() throws {
-        let model = try TransformerModel(url: Files.url("tiny-qwen2-f32.gguf"), threads: 2)
+        let model = try TransformerModel(url: ModelFiles.url("tiny-qwen2-f32.gguf"), threads: 2)
         let ids = Self.pseudoRandomIDs(count: 24, below: model.configuration.vocabularySize, seed: 3)
         let f16 = InferenceSession(model: model, contextLength: 24, threads: 2)
         #expect(f16.cachePrecision == .f16)
@@ -156,7 +157,7 @@ struct TransformersOracleTests {
         let idsURL = dir.appendingPathComponent("ids.txt"), logitsURL = dir.appendingPathComponent("logits.f32")
         try sequences.map { $0.map(String.init).joined(separator: " ") }.joined(separator: "\n")
             .write(to: idsURL, atomically: true, encoding: .utf8)
-        let script = Files.repositoryRoot.appendingPathComponent("scripts/oracle/transformers_logits.py")
+        let script = ModelFiles.repositoryRoot.appendingPathComponent("scripts/oracle/transformers_logits.py")
         let overrides = config.sorted { $0.key < $1.key }.flatMap { ["--set", "\($0.key)=\($0.value)"] }
         let result = try runProcess(python, [script.path] + overrides + [checkpoint.path, idsURL.path, logitsURL.path])
         guard result.status == 0 else {

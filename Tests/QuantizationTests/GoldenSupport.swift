@@ -1,22 +1,14 @@
 import Foundation
+import KilnTestSupport
 @testable import Quantization
 
-/// Locates and reads `/work/shared/golden/quant` (the bytes llama.cpp's quantizer wrote; see its README.md).
+/// Locates and reads `../shared/golden/quant` (the bytes llama.cpp's quantizer wrote; see its README.md).
 enum Golden {
-    /// The golden folder: walks up from this source file looking for `shared/golden/quant` next to any
-    /// ancestor (works from /work/dev/quant and from /work/main), then tries `/work/shared/golden/quant`.
+    /// The golden folder, `golden/quant` in ``TestEnvironment/shared``.
     static let folder: URL? = {
-        let fm = FileManager.default
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            for candidate in [dir.appendingPathComponent("shared/golden/quant"),
-                              dir.appendingPathComponent("../shared/golden/quant").standardizedFileURL] {
-                if fm.fileExists(atPath: candidate.appendingPathComponent("manifest.tsv").path) { return candidate }
-            }
-            dir.deleteLastPathComponent()
-        }
-        let fallback = URL(fileURLWithPath: "/work/shared/golden/quant")
-        return fm.fileExists(atPath: fallback.appendingPathComponent("manifest.tsv").path) ? fallback : nil
+        guard let shared = try? TestEnvironment.shared else { return nil }
+        let folder = shared.appendingPathComponent("golden/quant")
+        return FileManager.default.fileExists(atPath: folder.appendingPathComponent("manifest.tsv").path) ? folder : nil
     }()
 
     /// One line of `manifest.tsv`.

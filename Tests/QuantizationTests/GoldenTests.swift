@@ -7,7 +7,7 @@ import Testing
 struct GoldenTests {
     @Test("the golden folder and its manifest are present")
     func folderPresent() throws {
-        let folder = try #require(Golden.folder, "shared/golden/quant not found next to any ancestor of \(#filePath)")
+        let folder = try #require(Golden.folder, "../shared/golden/quant not found (set KILN_SHARED)")
         #expect(FileManager.default.fileExists(atPath: folder.path))
         #expect(Golden.manifest.count > 100)
         #expect(Golden.dequantEntries.count == 81)

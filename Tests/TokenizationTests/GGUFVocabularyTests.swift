@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import Testing
 @testable import Tokenization
 
@@ -84,13 +85,12 @@ enum MiniGGUF {
 struct GGUFVocabularyTests {
     /// llama.cpp's own vocab-only test models (`models/ggml-vocab-*.gguf` with `.inp`/`.out` from
     /// `test-tokenizer-0`, which tokenizes without BOS and without parsing special tokens).
-    static let llamaModels = URL(fileURLWithPath: ProcessInfo.processInfo.environment["KILN_LLAMA_CPP"] ?? "/work/cache/llama.cpp")
-        .appendingPathComponent("models")
+    static var llamaModels: URL { get throws { try TestEnvironment.llamaCpp.appendingPathComponent("models") } }
     static let vocabs = ["gpt-2", "llama-bpe", "qwen2", "llama-spm", "phi-3"]
     /// Required, not skipped: `scripts/test` unpacks the llama.cpp tree and sets `KILN_LLAMA_CPP`.
     @Test("llama.cpp test-tokenizer-0 cases", arguments: vocabs)
     func llamaCppCases(_ name: String) throws {
-        let base = Self.llamaModels.appendingPathComponent("ggml-vocab-\(name).gguf")
+        let base = try Self.llamaModels.appendingPathComponent("ggml-vocab-\(name).gguf")
         try #require(FileManager.default.fileExists(atPath: base.path), "\(base.path) missing: run the suite with scripts/test")
         let tokenizer = try Tokenizer(ggufVocabulary: try MiniGGUF.vocabulary(base))
         let inputs = String(decoding: try Data(contentsOf: URL(fileURLWithPath: base.path + ".inp")), as: UTF8.self)
@@ -109,7 +109,7 @@ struct GGUFVocabularyTests {
 
     /// The arrays Kiln writes for SmolLM2 (checked against llama.cpp's converter elsewhere), fed back in.
     static func smolLM2() throws -> Tokenizer {
-        let files = try TokenizerFiles.load(directory: TestPaths.smolLM2Directory)
+        let files = try TokenizerFiles.load(directory: try TestPaths.smolLM2Directory)
         let vocabulary = try BPEVocabulary(files: files)
         let special = try SpecialVocabulary(files: files, loadMerges: true)
         return try Tokenizer(ggufVocabulary: GGUFTokenizerVocabulary(
@@ -128,7 +128,7 @@ struct GGUFVocabularyTests {
         for (line, ids) in zip(EngineFixture.lines, expected.lines) {
             #expect(tokenizer.encode(line, addSpecialTokens: false) == ids)
         }
-        let text = String(decoding: try Data(contentsOf: EngineFixture.evalText), as: UTF8.self)
+        let text = String(decoding: try Data(contentsOf: try EngineFixture.evalText), as: UTF8.self)
         let ids = tokenizer.encode(text)
         #expect(ids.count == 10_226)
         #expect(tokenizer.decode(ids) == text)

@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import Testing
 @testable import Tokenization
 
@@ -16,7 +17,7 @@ struct SmolLM2GoldenTests {
     }
 
     static func goldenTokenizerEntries() throws -> [GoldenEntry] {
-        let data = try Data(contentsOf: TestPaths.smolLM2Golden)
+        let data = try Data(contentsOf: try TestPaths.smolLM2Golden)
         let root = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let metadata = try #require(root["metadata"] as? [[String: Any]])
         return metadata.compactMap { item in
@@ -29,7 +30,7 @@ struct SmolLM2GoldenTests {
 
     /// What the Llama architecture's `set_vocab` does around `_set_vocab_gpt2` for this checkpoint.
     static func kilnEntries() throws -> [TokenizerMetadataEntry] {
-        let files = try TokenizerFiles.load(directory: TestPaths.smolLM2Directory)
+        let files = try TokenizerFiles.load(directory: try TestPaths.smolLM2Directory)
         var entries: [TokenizerMetadataEntry] = []
         if let prefix = files.addPrefixSpace { entries.set(TokenizerKey.addSpacePrefix, .bool(prefix)) }
         entries.merge(try TokenizerMetadata.gpt2(files: files))
@@ -101,7 +102,7 @@ struct SmolLM2GoldenTests {
 
     @Test("SmolLM2 is identified as the smollm pre-tokenizer")
     func preTokenizer() throws {
-        let files = try TokenizerFiles.load(directory: TestPaths.smolLM2Directory)
+        let files = try TokenizerFiles.load(directory: try TestPaths.smolLM2Directory)
         #expect(try PreTokenizerIdentification.identify(files: files) == "smollm")
     }
 

@@ -1,23 +1,14 @@
 import FileAccess
 import Foundation
+import KilnTestSupport
 @testable import Tokenization
 
-/// Where the test inputs live. The final tree points `KILN_SMOLLM2_DIR` at a checkpoint under `.build/`.
+/// Where the test inputs live (the checkpoint and `../shared` come from ``TestEnvironment``).
 enum TestPaths {
-    static var smolLM2Directory: URL {
-        if let dir = ProcessInfo.processInfo.environment["KILN_SMOLLM2_DIR"], !dir.isEmpty {
-            return URL(fileURLWithPath: dir)
-        }
-        return URL(fileURLWithPath: "/work/cache/smollm2-135m-instruct")
-    }
+    static var smolLM2Directory: URL { get throws { try TestEnvironment.smolLM2 } }
 
     /// What llama.cpp wrote for SmolLM2 (`metadata` list). `KILN_SMOLLM2_GOLDEN` overrides the path.
-    static var smolLM2Golden: URL {
-        if let path = ProcessInfo.processInfo.environment["KILN_SMOLLM2_GOLDEN"], !path.isEmpty {
-            return URL(fileURLWithPath: path)
-        }
-        return URL(fileURLWithPath: "/work/shared/golden/smollm2/F16.json")
-    }
+    static var smolLM2Golden: URL { get throws { try TestEnvironment.shared.appendingPathComponent("golden/smollm2/F16.json") } }
 
     /// `Tests/TokenizationTests/Resources`, found next to this file.
     static let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources")

@@ -1,5 +1,6 @@
 import FileAccess
 import Foundation
+import KilnTestSupport
 import Testing
 @testable import Tokenization
 
@@ -29,32 +30,20 @@ enum EngineFixture {
     }
 
     /// The checkpoint folder of a fixture.
-    static func directory(_ name: String) -> URL {
+    static func directory(_ name: String) throws -> URL {
         switch name {
-        case "smollm2": TestPaths.smolLM2Directory
+        case "smollm2": try TestPaths.smolLM2Directory
         case "spm-bpe", "spm-unigram": TestPaths.resources.appendingPathComponent(name)
         default: TestPaths.resources.appendingPathComponent("engine/\(name)")
         }
     }
 
     static func tokenizer(_ name: String) throws -> Tokenizer {
-        try Tokenizer(directory: directory(name))
+        try Tokenizer(directory: try directory(name))
     }
 
-    /// `eval.txt` from `KILN_SHARED`, a `shared/` folder next to an ancestor of this file, or `/work/shared`.
-    static var evalText: URL {
-        let relative = "golden/text/eval.txt"
-        if let shared = ProcessInfo.processInfo.environment["KILN_SHARED"], !shared.isEmpty {
-            return URL(fileURLWithPath: shared).appendingPathComponent(relative)
-        }
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while dir.path != "/" {
-            let candidate = dir.appendingPathComponent("shared").appendingPathComponent(relative)
-            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
-            dir.deleteLastPathComponent()
-        }
-        return URL(fileURLWithPath: "/work/shared").appendingPathComponent(relative)
-    }
+    /// `eval.txt` from `../shared`.
+    static var evalText: URL { get throws { try TestEnvironment.shared.appendingPathComponent("golden/text/eval.txt") } }
 }
 
 /// Where two strings first differ, with the code points around it (the corpus has bidi controls that
@@ -112,7 +101,7 @@ struct TokenizerEngineTests {
     @Test("SmolLM2 encodes eval.txt to llama-tokenize's 10,226 ids")
     func evalCount() throws {
         let tokenizer = try EngineFixture.tokenizer("smollm2")
-        let text = String(decoding: try Data(contentsOf: EngineFixture.evalText), as: UTF8.self)
+        let text = String(decoding: try Data(contentsOf: try EngineFixture.evalText), as: UTF8.self)
         let ids = tokenizer.encode(text, addSpecialTokens: false)
         #expect(ids.count == 10_226)
         #expect(tokenizer.decode(ids) == text)
@@ -122,7 +111,7 @@ struct TokenizerEngineTests {
     func probeHash() throws {
         #expect(SHA256Digest.hexDigest(Array(PreTokenizerIdentification.probeText.utf8))
             == "a36179c1e2b1cfcfbfad1dc779addad2ffc778201e4cf0d538bddeafa2c526da")
-        let files = try TokenizerFiles.load(directory: TestPaths.smolLM2Directory)
+        let files = try TokenizerFiles.load(directory: try TestPaths.smolLM2Directory)
         let hash = try PreTokenizerIdentification.probeHash(files: files)
         #expect(hash == "855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249")
         #expect(PreTokenizerIdentification.knownProbeHashes[hash] == "smollm")

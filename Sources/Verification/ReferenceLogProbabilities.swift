@@ -1,5 +1,6 @@
 import FileAccess
 import Foundation
+import Inference
 
 /// A reference model's encoded log-probabilities over the scored half of every chunk: the content of
 /// llama-perplexity's `--kl-divergence-base` file.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Inference
+import Inference
+import KilnTestSupport
+@testable import Verification
 
 /// SmolLM2-135M-Instruct against `../shared/golden/smollm2/kld.md` (llama-perplexity, ctx 512, eval.txt).
 /// Slow (seven passes over 19 chunks); the files are made with Kiln from the SmolLM2 checkpoint.
@@ -11,11 +13,8 @@ import Testing
 struct GoldenTests {
     /// kld.md's rows by model name: PPL, ln ratio, mean, median, 99% and max KLD, RMS Δp %, same top %.
     static func table() throws -> [String: [String]] {
-        guard let shared = ProcessInfo.processInfo.environment["KILN_SHARED"] else {
-            Issue.record("KILN_SHARED is not set: run the suite with scripts/test")
-            throw CocoaError(.fileNoSuchFile)
-        }
-        let text = try String(contentsOfFile: shared + "/golden/smollm2/kld.md", encoding: .utf8)
+        let shared = try TestEnvironment.shared
+        let text = try String(contentsOf: shared.appendingPathComponent("golden/smollm2/kld.md"), encoding: .utf8)
         var rows: [String: [String]] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("| ") {
             let cells = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -34,10 +33,10 @@ struct GoldenTests {
 
     @Test("Every statistic of F16, Q8_0, Q6_K, Q4_K_M, Q4_0 and Q2_K prints as llama-perplexity printed it")
     func ladder() throws {
-        let tokens = try Files.evalTokens()
+        let tokens = try ModelFiles.evalTokens()
         #expect(tokens.count == 10_226)
         let table = try Self.table()
-        let f32 = try TransformerModel(url: Files.url("f32.gguf"), threads: 2)
+        let f32 = try TransformerModel(url: ModelFiles.url("f32.gguf"), threads: 2)
         let ref = try Perplexity.reference(model: f32, tokens: tokens, contextLength: 512, threads: 2)
         #expect(ref.chunkCount == 19)
         // The reference against itself: llama-perplexity's final estimate for the F32 file and kld.md's base PPL.
@@ -46,7 +45,7 @@ struct GoldenTests {
         #expect(String(format: "%.6f", own.basePerplexity) == "11.130274")
         for name in ["F16", "Q8_0", "Q6_K", "Q4_K_M", "Q4_0", "Q2_K"] {
             let expected = try #require(table[name], "kld.md has no \(name) row")
-            let model = try TransformerModel(url: Files.url("\(name).gguf"), threads: 2)
+            let model = try TransformerModel(url: ModelFiles.url("\(name).gguf"), threads: 2)
             let s = try Perplexity.compare(model: model, reference: ref, threads: 2)
             #expect(s.count == 19 * 255)
             #expect(String(format: "%.6f", s.basePerplexity) == "11.130274", "\(name) base PPL")

@@ -1,5 +1,6 @@
 import FileAccess
 import Foundation
+import Inference
 
 /// A file cache of ``ReferenceLogProbabilities``, keyed by the SHA-256 of the reference GGUF's content and of
 /// the evaluated tokens.

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// llama-perplexity's chunked evaluation (`-c n_ctx`, `--kl-divergence-base`, `--kl-divergence`).
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// Accumulates ``PositionComparison``s in order, as llama-perplexity's `kl_divergence_result` does.
 public struct KLDAccumulator: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 import GGUF
 
 /// The model quantized files are measured against: how to load it and what identifies its content (the

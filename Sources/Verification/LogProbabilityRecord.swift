@@ -1,4 +1,5 @@
 import Foundation
+import Inference
 
 /// llama-perplexity's compact encoding of one position's log-probabilities (`--kl-divergence-base`):
 /// two float32 slots (`scale`, `min_log_prob`) followed by one uint16 per vocabulary entry, padded to an

@@ -1,7 +1,9 @@
 import FileAccess
 import Foundation
 import Testing
-@testable import Inference
+import Inference
+import KilnTestSupport
+@testable import Verification
 
 @Suite("Statistics, records and caches")
 struct FormatTests {
