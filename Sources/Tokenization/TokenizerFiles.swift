@@ -58,10 +58,14 @@ public struct TokenizerFiles: Sendable {
         files.tokenizerJSON = try readJSON(directory, "tokenizer.json")
         files.tokenizerConfig = try readJSON(directory, "tokenizer_config.json")
         let configURL = directory.appendingPathComponent("config.json")
-        do {
-            files.config = try config ?? JSONReads.read(configURL)
-        } catch {
-            throw .malformedJSON(path: configURL.path, offset: error.offset, reason: error.reason)
+        if let config {
+            files.config = config
+        } else {
+            do throws(JSONParser.Failure) {
+                files.config = try JSONReads.read(configURL)
+            } catch {
+                throw .malformedJSON(path: configURL.path, offset: error.offset, reason: error.reason)
+            }
         }
         files.addedTokensJSON = try readJSON(directory, "added_tokens.json")
         files.specialTokensMap = try readJSON(directory, "special_tokens_map.json")
