@@ -20,10 +20,14 @@ let package = Package(
     ],
     targets: [
         .target(name: "FileAccess"),
+        // Python-faithful JSON (key order, ints apart from floats, `json.dumps` output), shared by every stage.
+        .target(name: "JSON"),
+        // The Jinja engine chat templates need, rendering as `transformers` does.
+        .target(name: "ChatTemplates", dependencies: ["JSON"]),
         .target(name: "Quantization", swiftSettings: kernelFlags),
         .target(name: "GGUF", dependencies: ["FileAccess", "Quantization"]),
         .target(name: "Safetensors", dependencies: ["FileAccess"]),
-        .target(name: "Tokenization", dependencies: ["FileAccess"]),
+        .target(name: "Tokenization", dependencies: ["FileAccess", "JSON"]),
         .target(name: "Architectures", dependencies: ["GGUF", "Safetensors"]),
         // AVX-512 tiles, used only after a run-time CPU check (the rest stays AVX2 + FMA).
         .target(name: "WideKernels", swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
@@ -35,15 +39,15 @@ let package = Package(
         .target(
             name: "Conversion",
             dependencies: [
-                "Architectures", "FileAccess", "GGUF", "Inference", "Quantization", "Safetensors", "Tokenization",
-                .product(name: "Yams", package: "Yams"),
+                "Architectures", "ChatTemplates", "FileAccess", "GGUF", "Inference", "Quantization", "Safetensors",
+                "Tokenization", .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: kernelFlags
         ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Tokenization",
+                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization", "Tokenization",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -57,6 +61,8 @@ let package = Package(
         ),
         .testTarget(name: "QuantizationTests", dependencies: ["Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "JSON"], exclude: ["Resources"]),
         .testTarget(
             name: "InferenceTests", dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "VNNIKernels", "WideKernels"],
             exclude: ["Data"], swiftSettings: kernelFlags),

@@ -1,3 +1,4 @@
+import JSON
 /// Applies a `tokenizer.json` decoder to a single token, which is what the converter's
 /// `tokenizer.decode(tokenizer.encode(token))` amounts to for an added token (see `BPEVocabulary`).
 struct AddedTokenDecoder {

@@ -1,3 +1,4 @@
+import JSON
 /// A byte-level BPE vocabulary as the converter's `_set_vocab_gpt2` / `get_vocab_base` builds it from
 /// `tokenizer.json`.
 ///

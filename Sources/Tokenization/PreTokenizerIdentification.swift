@@ -1,3 +1,4 @@
+import JSON
 /// Names the llama.cpp pre-tokenizer (`tokenizer.ggml.pre`) of a byte-level BPE `tokenizer.json`.
 ///
 /// llama.cpp's converter encodes a fixed probe string with the real Hugging Face tokenizer, hashes the token

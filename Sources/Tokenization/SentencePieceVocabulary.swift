@@ -1,3 +1,4 @@
+import JSON
 /// A SentencePiece vocabulary as the converter's `_create_vocab_sentencepiece` builds it from
 /// `tokenizer.model`, with the overrides from `added_tokens.json` and `tokenizer_config.json`.
 ///

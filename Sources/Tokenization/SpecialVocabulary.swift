@@ -1,3 +1,4 @@
+import JSON
 /// Merges, special token ids, `add_*_token` flags, chat templates and normalizer flags, collected the way
 /// gguf-py's `SpecialVocab` collects them (`gguf-py/gguf/vocab.py`), and written in the order of its
 /// `add_to_gguf`.

@@ -1,3 +1,4 @@
+import JSON
 /// The `tokenizer.ggml.*` arrays of a GGUF file, as the caller's GGUF reader found them. The Tokenization
 /// module does not read GGUF itself.
 public struct GGUFTokenizerVocabulary: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 extension Tokenizer {
     /// Builds the tokenizer of a checkpoint: from `tokenizer.json` when present (Hugging Face `tokenizers`

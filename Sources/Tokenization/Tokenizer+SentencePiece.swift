@@ -1,3 +1,4 @@
+import JSON
 extension Tokenizer {
     /// A tokenizer from a SentencePiece `tokenizer.model` alone, encoding as `SentencePieceProcessor.encode`
     /// does: the normalizer's dummy prefix and whitespace handling, user-defined pieces matched as a whole,

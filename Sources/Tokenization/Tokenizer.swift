@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A tokenizer engine that encodes and decodes like Hugging Face `tokenizers` (from `tokenizer.json`),
 /// SentencePiece (from `tokenizer.model`) and llama.cpp (from GGUF `tokenizer.ggml.*` arrays).

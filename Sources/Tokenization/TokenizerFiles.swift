@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Every tokenizer-related file of a Hugging Face checkpoint folder, read once.
 ///

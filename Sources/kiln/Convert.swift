@@ -30,12 +30,15 @@ struct Convert: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only the summary.")
     var quiet = false
 
+    @OptionGroup var template: TemplateCheckOptions
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() throws {
         try reportingErrors {
+            try template.run(checkpoint: checkpoint, json: json)
             let options = ConversionOptions(
                 checkpoint: URL(fileURLWithPath: checkpoint),
                 output: output.map { URL(fileURLWithPath: $0) },

@@ -31,6 +31,7 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "Overwrite an existing output file.") var force = false
     @Flag(help: "One JSON object per line: a plan event per tensor and a final summary.") var json = false
     @Flag(name: .shortAndLong, help: "Print only the summary.") var quiet = false
+    @OptionGroup var template: TemplateCheckOptions
 
     func parseType(_ text: String, _ option: String) throws -> GGMLType {
         guard let t = GGMLType(name: text) else {
@@ -68,6 +69,7 @@ struct QuantizeCommand: ParsableCommand {
             options.allowRequantize = allowRequantize
             options.dryRun = dryRun
             options.overwrite = force
+            if !dryRun { try template.run(checkpoint: input, json: json) }
             let bar = ProgressBar(enabled: !json && !quiet && isatty(2) != 0)
             let started = Date()
             let result = try Quantize.run(options) { e, i, n in

@@ -4,7 +4,7 @@ import Foundation
 /// loses: object key order (Python dicts iterate in file order, which decides e.g. which of two
 /// `added_tokens.json` keys wins an id) and the difference between `1`, `1.0` and `true` (the converter
 /// accepts a special token id only when it is a Python `int`, and `bool` counts as one).
-enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int)
@@ -15,7 +15,7 @@ enum JSONValue: Equatable, Sendable {
     /// one, as Python's `json.load` does.
     case object([(key: String, value: JSONValue)])
 
-    static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+    public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): return true
         case (.bool(let a), .bool(let b)): return a == b
@@ -31,18 +31,18 @@ enum JSONValue: Equatable, Sendable {
     }
 
     /// The member named `key` (the last one if repeated), or nil when absent or when this is not an object.
-    subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.last { $0.key.unicodeScalars.elementsEqual(key.unicodeScalars) }?.value
     }
 
-    var stringValue: String? { if case .string(let s) = self { s } else { nil } }
-    var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
-    var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
-    var objectMembers: [(key: String, value: JSONValue)]? { if case .object(let m) = self { m } else { nil } }
+    public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
+    public var boolValue: Bool? { if case .bool(let b) = self { b } else { nil } }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
+    public var objectMembers: [(key: String, value: JSONValue)]? { if case .object(let m) = self { m } else { nil } }
 
     /// The value as a Python `isinstance(x, int)` would see it: integers, and booleans as 0 or 1.
-    var pythonInt: Int? {
+    public var pythonInt: Int? {
         switch self {
         case .int(let i): return i
         case .bool(let b): return b ? 1 : 0
@@ -51,7 +51,7 @@ enum JSONValue: Equatable, Sendable {
     }
 
     /// Python truthiness (`if x:`): null, false, 0, "", [] and {} are false.
-    var isTruthy: Bool {
+    public var isTruthy: Bool {
         switch self {
         case .null: return false
         case .bool(let b): return b
@@ -65,13 +65,18 @@ enum JSONValue: Equatable, Sendable {
 }
 
 /// Python truthiness of an optional JSON value (a missing key reads as `None`).
-func truthy(_ value: JSONValue?) -> Bool { value?.isTruthy ?? false }
+public func truthy(_ value: JSONValue?) -> Bool { value?.isTruthy ?? false }
 
 /// A strict RFC 8259 parser over UTF-8 bytes. It reports the byte offset of the first problem.
-struct JSONParser {
-    struct Failure: Error { let offset: Int; let reason: String }
+public struct JSONParser {
+    /// Where (byte offset) and why a document failed to parse.
+    public struct Failure: Error, Equatable {
+        public let offset: Int
+        public let reason: String
+        public init(offset: Int, reason: String) { self.offset = offset; self.reason = reason }
+    }
 
-    static func parse(_ data: Data) throws(Failure) -> JSONValue {
+    public static func parse(_ data: Data) throws(Failure) -> JSONValue {
         let bytes = [UInt8](data)
         var parser = JSONParser(bytes: bytes)
         // A UTF-8 byte order mark is rejected, as Python's json.load rejects it.
