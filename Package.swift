@@ -22,6 +22,8 @@ let package = Package(
         .target(name: "FileAccess"),
         // Python-faithful JSON (key order, ints apart from floats, `json.dumps` output), shared by every stage.
         .target(name: "JSON"),
+        // The Jinja engine chat templates need, rendering as `transformers` does.
+        .target(name: "ChatTemplates", dependencies: ["JSON"]),
         .target(name: "Quantization", swiftSettings: kernelFlags),
         .target(name: "GGUF", dependencies: ["FileAccess", "JSON", "Quantization"]),
         .target(name: "Safetensors", dependencies: ["FileAccess"]),
@@ -37,17 +39,21 @@ let package = Package(
         .target(
             name: "Conversion",
             dependencies: [
-                "Architectures", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
+                "Architectures", "ChatTemplates", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: kernelFlags
         ),
-        // The reference (GGUF or checkpoint folder), llama-perplexity's statistics, the logits cache, gates.
-        .target(name: "Verification", dependencies: ["Conversion", "FileAccess", "GGUF", "Inference"], swiftSettings: kernelFlags),
+        // The reference (GGUF or checkpoint folder), llama-perplexity's statistics, the logits cache, gates, and
+        // chat sessions through the model's template (generation checks).
+        .target(
+            name: "Verification",
+            dependencies: ["ChatTemplates", "Conversion", "FileAccess", "GGUF", "Inference", "JSON", "Tokenization"],
+            swiftSettings: kernelFlags),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Tokenization", "Verification",
+                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization", "Tokenization", "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,12 +72,16 @@ let package = Package(
             path: "Tests/KilnTestSupport"),
         .testTarget(name: "QuantizationTests", dependencies: ["KilnTestSupport", "Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "KilnTestSupport"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "KilnTestSupport"]),
+        .testTarget(
+            name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "JSON", "KilnTestSupport"], exclude: ["Resources"]),
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport", "VNNIKernels", "WideKernels"],
             exclude: ["Data"], swiftSettings: kernelFlags),
         .testTarget(
-            name: "VerificationTests", dependencies: ["Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport", "Verification"],
+            name: "VerificationTests",
+            dependencies: ["Conversion", "FileAccess", "GGUF", "Inference", "JSON", "KilnTestSupport", "Verification"],
             swiftSettings: kernelFlags),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "KilnTestSupport", "Quantization"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors"]),
@@ -79,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "ConversionTests",
             dependencies: [
-                "Conversion", "FileAccess", "GGUF", "KilnTestSupport", "Quantization", "Safetensors", "Tokenization",
+                "Conversion", "FileAccess", "GGUF", "JSON", "KilnTestSupport", "Quantization", "Safetensors", "Tokenization",
             ],
             exclude: ["Resources"]
         ),

@@ -9,6 +9,13 @@ public struct GenerationResult: Sendable {
     public var promptTokensPerSecond: Double { Double(promptTokens) / promptSeconds }
     /// Decode speed over the tokens decoded one at a time (the first generated token comes from the prompt pass).
     public var generationTokensPerSecond: Double { Double(max(0, tokens.count - 1)) / generationSeconds }
+
+    public init(tokens: [Int32], promptTokens: Int, promptSeconds: Double, generationSeconds: Double) {
+        self.tokens = tokens
+        self.promptTokens = promptTokens
+        self.promptSeconds = promptSeconds
+        self.generationSeconds = generationSeconds
+    }
 }
 
 public enum Generator {

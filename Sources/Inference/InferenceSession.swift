@@ -97,6 +97,10 @@ public final class InferenceSession {
     /// Empties the cache.
     public func reset() { position = 0 }
 
+    /// Forgets every position from `newPosition` on, keeping the cache before it (a chat that re-renders its
+    /// conversation keeps the common prefix and evaluates only what changed).
+    public func rewind(to newPosition: Int) { position = max(0, min(position, newPosition)) }
+
     private func reserve(_ n: Int) {
         guard n > capacity else { return }
         let c = model.configuration

@@ -26,8 +26,11 @@ struct Convert: ParsableCommand {
 
     @OptionGroup var reporting: OutputOptions
 
+    @OptionGroup var template: TemplateCheckOptions
+
     func run() throws {
         try reportingErrors {
+            try template.run(checkpoint: checkpoint, json: reporting.json)
             let options = ConversionOptions(
                 checkpoint: URL(fileURLWithPath: checkpoint),
                 output: outputFile.map { URL(fileURLWithPath: $0) },

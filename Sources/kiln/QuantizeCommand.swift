@@ -31,6 +31,7 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(help: "Print the per-tensor plan and the output size without writing.") var dryRun = false
     @Flag(help: "Overwrite an existing output file.") var force = false
     @OptionGroup var reporting: OutputOptions
+    @OptionGroup var template: TemplateCheckOptions
 
     func run() throws {
         try reportingErrors {
@@ -49,6 +50,7 @@ struct QuantizeCommand: ParsableCommand {
             options.dryRun = dryRun
             options.overwrite = force
             let json = reporting.json, quiet = reporting.quiet
+            if !dryRun { try template.run(checkpoint: input, json: json) }
             let bar = ProgressBar(enabled: !json && !quiet && isatty(2) != 0)
             let started = Date()
             let result = try Quantize.run(options) { e, i, n in

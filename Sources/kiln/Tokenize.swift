@@ -11,7 +11,7 @@ struct Tokenize: ParsableCommand {
     @Argument(help: "A checkpoint folder (tokenizer.json or tokenizer.model) or a GGUF file.") var model: String
     @Option(help: "Text to tokenize.") var text: String?
     @Option(help: "File whose contents to tokenize.") var file: String?
-    @Flag(help: "Print a JSON array of ids.") var json = false
+    @Flag(help: "Print the ids as a JSON array, as `llama-tokenize --ids` prints them.") var json = false
     @Flag(help: "Do not add BOS/EOS even where the tokenizer would.") var noSpecial = false
 
     func validate() throws {
@@ -31,7 +31,8 @@ struct Tokenize: ParsableCommand {
             }
             let ids = tokenizer.encode(input, addSpecialTokens: !noSpecial)
             if json {
-                try JSONOutput.print(ids)
+                // Python's `json.dumps` form, the bytes `llama-tokenize --ids` prints.
+                print(JSONValue.array(ids.map { .int($0) }).dumps())
             } else {
                 for id in ids { print("\(String(id).padding(toLength: 7, withPad: " ", startingAt: 0)) \(tokenizer.piece(id).debugDescription)") }
                 FileHandle.standardError.write(Data("\(ids.count) tokens\n".utf8))

@@ -1,0 +1,239 @@
+/// Python's `json.dumps`, byte for byte.
+///
+/// Kiln writes JSON that Python tools read back and compare as text (chat templates serialize tool schemas with
+/// `tojson`, manifests are diffed against the converter's), so the output follows CPython 3.11's encoder exactly:
+/// separators, indentation, key order, string escapes and the `repr` of floats.
+extension JSONValue {
+    /// The text `json.dumps(value, ensure_ascii=, indent=, separators=, sort_keys=)` returns in Python.
+    ///
+    /// - Parameters:
+    ///   - ensureASCII: escape every character outside printable ASCII as `\uXXXX` (surrogate pairs above U+FFFF),
+    ///     Python's default; `false` writes them as raw UTF-8.
+    ///   - indent: `nil` writes everything on one line; otherwise each member goes on its own line, nested by the
+    ///     given indent (`.spaces(0)` still breaks lines, as Python's `indent=0` does).
+    ///   - separators: `(item, key)`; by default `(", ", ": ")`, or `(",", ": ")` when indenting.
+    ///   - sortKeys: order object members by key (code point order) instead of insertion order.
+    public func dumps(
+        ensureASCII: Bool = true, indent: JSONIndent? = nil, separators: (item: String, key: String)? = nil,
+        sortKeys: Bool = false
+    ) -> String {
+        var writer = PythonJSONWriter(
+            ensureASCII: ensureASCII, indent: indent?.text, separators: separators, sortKeys: sortKeys)
+        writer.write(self, level: 0)
+        return writer.output
+    }
+}
+
+/// The `indent` argument of `json.dumps`: a number of spaces or a literal string.
+public enum JSONIndent: Sendable, Equatable, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    case spaces(Int)
+    case text(String)
+
+    public init(integerLiteral value: Int) { self = .spaces(value) }
+    public init(stringLiteral value: String) { self = .text(value) }
+
+    /// The string repeated once per nesting level (Python: `' ' * indent`, so a negative count is empty).
+    public var text: String {
+        switch self {
+        case .spaces(let n): return String(repeating: " ", count: max(0, n))
+        case .text(let s): return s
+        }
+    }
+}
+
+/// Python formatting primitives shared by `dumps` and by other modules that must print like Python
+/// (the chat template engine prints floats with `str()` and serializes its own values with `tojson`).
+public enum PythonFormat {
+    /// `repr(float)` (also `str(float)`): the shortest digits that round-trip, fixed notation for decimal
+    /// exponents from -4 to 15 and scientific (`1e-07`, `1e+16`) outside; `nan`, `inf`, `-inf`.
+    public static func floatRepr(_ value: Double) -> String {
+        if value.isNaN { return "nan" }
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
+        // Swift's description also yields the shortest round-trip digits; only the layout differs from Python's.
+        let text = value.magnitude.description
+        var mantissa = Substring(text)
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = text[..<e]
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+        }
+        var digits: [UInt8] = []
+        var pointPosition = 0
+        var seenPoint = false
+        for byte in mantissa.utf8 {
+            if byte == UInt8(ascii: ".") { seenPoint = true; continue }
+            digits.append(byte)
+            if !seenPoint { pointPosition += 1 }
+        }
+        pointPosition += exponent
+        while let first = digits.first, first == UInt8(ascii: "0") { digits.removeFirst(); pointPosition -= 1 }
+        while let last = digits.last, last == UInt8(ascii: "0") { digits.removeLast() }
+        if digits.isEmpty { return value.sign == .minus ? "-0.0" : "0.0" }
+        var out = value.sign == .minus ? "-" : ""
+        let scientificExponent = pointPosition - 1
+        if scientificExponent >= -4 && scientificExponent < 16 {
+            if pointPosition <= 0 {
+                out += "0." + String(repeating: "0", count: -pointPosition) + String(decoding: digits, as: UTF8.self)
+            } else if pointPosition >= digits.count {
+                out += String(decoding: digits, as: UTF8.self)
+                out += String(repeating: "0", count: pointPosition - digits.count) + ".0"
+            } else {
+                out += String(decoding: digits[..<pointPosition], as: UTF8.self) + "."
+                out += String(decoding: digits[pointPosition...], as: UTF8.self)
+            }
+        } else {
+            out += String(decoding: digits[..<1], as: UTF8.self)
+            if digits.count > 1 { out += "." + String(decoding: digits[1...], as: UTF8.self) }
+            let magnitude = abs(scientificExponent)
+            out += (scientificExponent < 0 ? "e-" : "e+") + (magnitude < 10 ? "0" : "") + String(magnitude)
+        }
+        return out
+    }
+
+    /// A float as `json.dumps` writes it: `repr`, except `NaN`, `Infinity` and `-Infinity`.
+    public static func jsonFloat(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
+        return floatRepr(value)
+    }
+
+    /// Appends `string` as a quoted JSON string with Python's escapes: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`,
+    /// other controls as `\u00xx` (lowercase hex); with `ensureASCII`, also everything outside `' '...'~'`.
+    public static func appendJSONString(_ string: String, ensureASCII: Bool, to out: inout String) {
+        out.append("\"")
+        var needsEscape = false
+        for byte in string.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || (ensureASCII && byte >= 0x7F) {
+            needsEscape = true
+            break
+        }
+        guard needsEscape else {
+            out.append(string)
+            out.append("\"")
+            return
+        }
+        var run = String.UnicodeScalarView()
+        for scalar in string.unicodeScalars {
+            let v = scalar.value
+            switch v {
+            case 0x22: run.append(contentsOf: #"\""#.unicodeScalars)
+            case 0x5C: run.append(contentsOf: #"\\"#.unicodeScalars)
+            case 0x0A: run.append(contentsOf: #"\n"#.unicodeScalars)
+            case 0x0D: run.append(contentsOf: #"\r"#.unicodeScalars)
+            case 0x09: run.append(contentsOf: #"\t"#.unicodeScalars)
+            case 0x08: run.append(contentsOf: #"\b"#.unicodeScalars)
+            case 0x0C: run.append(contentsOf: #"\f"#.unicodeScalars)
+            case 0..<0x20: appendUnicodeEscape(v, to: &run)
+            case 0x7F...:
+                if !ensureASCII {
+                    run.append(scalar)
+                } else if v > 0xFFFF {
+                    let offset = v - 0x10000
+                    appendUnicodeEscape(0xD800 + (offset >> 10), to: &run)
+                    appendUnicodeEscape(0xDC00 + (offset & 0x3FF), to: &run)
+                } else {
+                    appendUnicodeEscape(v, to: &run)
+                }
+            default: run.append(scalar)
+            }
+        }
+        out.append(String(run))
+        out.append("\"")
+    }
+
+    private static func appendUnicodeEscape(_ value: UInt32, to out: inout String.UnicodeScalarView) {
+        let hex = Array("0123456789abcdef".unicodeScalars)
+        out.append(contentsOf: #"\u"#.unicodeScalars)
+        for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((value >> UInt32(shift)) & 0xF)]) }
+    }
+}
+
+/// The recursive encoder behind `dumps`, mirroring CPython's `json.encoder` layout rules.
+private struct PythonJSONWriter {
+    let ensureASCII: Bool
+    let indent: String?
+    let itemSeparator: String
+    let keySeparator: String
+    let sortKeys: Bool
+    var output = ""
+
+    init(ensureASCII: Bool, indent: String?, separators: (item: String, key: String)?, sortKeys: Bool) {
+        self.ensureASCII = ensureASCII
+        self.indent = indent
+        self.sortKeys = sortKeys
+        if let separators {
+            itemSeparator = separators.item
+            keySeparator = separators.key
+        } else {
+            itemSeparator = indent == nil ? ", " : ","
+            keySeparator = ": "
+        }
+    }
+
+    mutating func newline(level: Int) {
+        guard let indent else { return }
+        output.append("\n")
+        for _ in 0..<level { output.append(indent) }
+    }
+
+    mutating func write(_ value: JSONValue, level: Int) {
+        switch value {
+        case .null: output.append("null")
+        case .bool(let b): output.append(b ? "true" : "false")
+        case .int(let i): output.append(String(i))
+        case .double(let d): output.append(PythonFormat.jsonFloat(d))
+        case .string(let s): PythonFormat.appendJSONString(s, ensureASCII: ensureASCII, to: &output)
+        case .array(let elements):
+            guard !elements.isEmpty else { output.append("[]"); return }
+            output.append("[")
+            for (i, element) in elements.enumerated() {
+                if i > 0 { output.append(itemSeparator) }
+                newline(level: level + 1)
+                write(element, level: level + 1)
+            }
+            newline(level: level)
+            output.append("]")
+        case .object(let rawMembers):
+            guard !rawMembers.isEmpty else { output.append("{}"); return }
+            var members = Self.pythonDictionary(rawMembers)
+            if sortKeys {
+                members.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
+            }
+            output.append("{")
+            for (i, member) in members.enumerated() {
+                if i > 0 { output.append(itemSeparator) }
+                newline(level: level + 1)
+                PythonFormat.appendJSONString(member.key, ensureASCII: ensureASCII, to: &output)
+                output.append(keySeparator)
+                write(member.value, level: level + 1)
+            }
+            newline(level: level)
+            output.append("}")
+        }
+    }
+
+    /// Members as a Python dict holds them after `json.load`: a repeated key keeps its first position and
+    /// its last value.
+    static func pythonDictionary(_ members: [(key: String, value: JSONValue)]) -> [(key: String, value: JSONValue)] {
+        guard members.count > 1 else { return members }
+        var seen = Set<[Unicode.Scalar]>()
+        var hasDuplicates = false
+        for member in members where !seen.insert(Array(member.key.unicodeScalars)).inserted {
+            hasDuplicates = true
+            break
+        }
+        guard hasDuplicates else { return members }
+        var result: [(key: String, value: JSONValue)] = []
+        var position: [[Unicode.Scalar]: Int] = [:]
+        for member in members {
+            let key = Array(member.key.unicodeScalars)
+            if let index = position[key] {
+                result[index].value = member.value
+            } else {
+                position[key] = result.count
+                result.append(member)
+            }
+        }
+        return result
+    }
+}
