@@ -216,13 +216,23 @@ private struct ChatTemplateProbe {
         }
 
         // Special-token strings the vocabulary lacks.
+        // `[INST]`-style markers are control tokens in some vocabularies (Mistral v3) and plain text the model
+        // was trained on in others (Mistral v1): they count only when the vocabulary holds one of them whole.
         if let count = vocabulary.tokenCount {
             var seen = Set<String>()
+            var angled: [String] = [], bracketed: [String] = [], bracketVocabulary = false
             for text in outputs {
                 for token in specialTokens(in: text) where seen.insert(token.text).inserted {
-                    if count(token.text) != 1 { report.unknownSpecialTokens.append(token.text) }
+                    let single = count(token.text) == 1
+                    if token.text.hasPrefix("[") {
+                        bracketVocabulary = bracketVocabulary || single
+                        if !single { bracketed.append(token.text) }
+                    } else if !single {
+                        angled.append(token.text)
+                    }
                 }
             }
+            report.unknownSpecialTokens = angled + (bracketVocabulary ? bracketed : [])
         }
 
         // Double BOS.

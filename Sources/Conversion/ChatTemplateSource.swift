@@ -1,3 +1,4 @@
+import Architectures
 import ChatTemplates
 import Foundation
 import GGUF
@@ -60,7 +61,18 @@ public struct ChatTemplateSource: Sendable {
         }
         let origin = directory.appendingPathComponent("tokenizer_config.json").path + ":chat_template"
         return ChatTemplateSource(templates: templates, origin: origin, specialTokens: files.chatTemplateSpecialTokens,
-                                  tokenizer: try Tokenizer(files: files))
+                                  tokenizer: try exportedTokenizer(directory) ?? Tokenizer(files: files))
+    }
+
+    /// The tokenizer the GGUF converted from `directory` will carry (CONTROL and USER_DEFINED tokens cut out as
+    /// llama.cpp cuts them), so a check at conversion time sees what runtimes will see; nil when the folder is
+    /// not a convertible checkpoint (the Hugging Face tokenizer is used instead).
+    static func exportedTokenizer(_ directory: URL) -> Tokenizer? {
+        guard let raw = try? HFConfig(url: directory.appendingPathComponent("config.json")),
+              let family = try? ModelFamily.detect(raw),
+              let export = try? VocabularyExport.entries(family: family, directory: directory, config: raw.withTransformersDefaults(for: family))
+        else { return nil }
+        return try? Tokenizer(ggufMetadata: GGUFMetadata(export.entries), path: export.sourcePath)
     }
 
     /// The template a GGUF file carries; special tokens are the pieces of its `tokenizer.ggml.*_token_id`s.

@@ -5,12 +5,17 @@ import Tokenization
 extension Tokenizer {
     /// The tokenizer a GGUF file carries in its `tokenizer.ggml.*` keys, giving llama.cpp's ids.
     public init(gguf file: GGUFFile) throws {
-        let kv = file.metadata
+        try self.init(ggufMetadata: file.metadata, path: file.url.path)
+    }
+
+    /// The tokenizer `tokenizer.ggml.*` keys describe, before or after they are written to a file (`path`
+    /// names them in errors).
+    public init(ggufMetadata kv: GGUFMetadata, path: String) throws {
         func strings(_ k: String) -> [String] { if case let .array(.string(a))? = kv[k] { a } else { [] } }
         func int(_ k: String) -> Int? { kv[k]?.integerValue.map(Int.init) }
         func bool(_ k: String) -> Bool? { if case let .bool(b)? = kv[k] { b } else { nil } }
         guard let model = kv["tokenizer.ggml.model"]?.stringValue else {
-            throw TokenizationError.missingTokenizer(directory: file.url.path, expected: "tokenizer.ggml.model and tokenizer.ggml.tokens keys")
+            throw TokenizationError.missingTokenizer(directory: path, expected: "tokenizer.ggml.model and tokenizer.ggml.tokens keys")
         }
         var types: [Int32] = []
         if case let .array(.int32(a))? = kv["tokenizer.ggml.token_type"] { types = a }

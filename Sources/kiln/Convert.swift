@@ -30,7 +30,7 @@ struct Convert: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            try template.run(checkpoint: checkpoint, json: reporting.json)
+            let checked = try template.check(checkpoint: checkpoint)
             let options = ConversionOptions(
                 checkpoint: URL(fileURLWithPath: checkpoint),
                 output: outputFile.map { URL(fileURLWithPath: $0) },
@@ -51,6 +51,7 @@ struct Convert: ParsableCommand {
             } else {
                 print("wrote \(result.output.path): \(result.architecture), \(result.outputType.label), \(result.tensorCount) tensors, \(result.fileBytes) bytes in \(String(format: "%.2f", seconds)) s")
             }
+            try template.report(checked, json: json)
         }
     }
 }

@@ -50,7 +50,7 @@ struct QuantizeCommand: ParsableCommand {
             options.dryRun = dryRun
             options.overwrite = force
             let json = reporting.json, quiet = reporting.quiet
-            if !dryRun { try template.run(checkpoint: input, json: json) }
+            let checked = dryRun ? nil : try template.check(checkpoint: input)
             let bar = ProgressBar(enabled: !json && !quiet && isatty(2) != 0)
             let started = Date()
             let result = try Quantize.run(options) { e, i, n in
@@ -71,6 +71,7 @@ struct QuantizeCommand: ParsableCommand {
                 let verb = result.wrote ? "wrote" : "would write"
                 print("\(verb) \(result.output.path): \(type), \(result.entries.count) tensors, \(mib(done.tensorBytesBefore)) → \(mib(done.tensorBytesAfter)) of tensors, \(result.fileBytes) bytes\(result.wrote ? String(format: " in %.2f s", done.seconds) : "")")
             }
+            try template.report(checked, json: json)
         }
     }
 }
