@@ -45,13 +45,14 @@ struct Convert: ParsableCommand {
                     print("[\(p.index + 1)/\(p.count)] \(p.tensor.padding(toLength: 32, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 14, withPad: " ", startingAt: 0)) \(p.sourceType) → \(p.outputType)")
                 }
             }
+            // After the output is written, before the summary (the last line stays the `done` event).
+            try template.report(checked, json: json)
             let seconds = Date().timeIntervalSince(started)
             if json {
                 try JSONOutput.print(CommandEvents.ConversionDone(result, seconds: seconds))
             } else {
                 print("wrote \(result.output.path): \(result.architecture), \(result.outputType.label), \(result.tensorCount) tensors, \(result.fileBytes) bytes in \(String(format: "%.2f", seconds)) s")
             }
-            try template.report(checked, json: json)
         }
     }
 }

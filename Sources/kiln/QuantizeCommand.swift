@@ -63,6 +63,8 @@ struct QuantizeCommand: ParsableCommand {
                     bar.show(i + 1, n)
                 }
             }
+            // After the output is written, before the summary (the last line stays the `done` event).
+            try template.report(checked, json: json)
             bar.clear()
             let done = CommandEvents.QuantizeDone(result, type: type.description, seconds: Date().timeIntervalSince(started))
             if json {
@@ -71,7 +73,6 @@ struct QuantizeCommand: ParsableCommand {
                 let verb = result.wrote ? "wrote" : "would write"
                 print("\(verb) \(result.output.path): \(type), \(result.entries.count) tensors, \(mib(done.tensorBytesBefore)) → \(mib(done.tensorBytesAfter)) of tensors, \(result.fileBytes) bytes\(result.wrote ? String(format: " in %.2f s", done.seconds) : "")")
             }
-            try template.report(checked, json: json)
         }
     }
 }
