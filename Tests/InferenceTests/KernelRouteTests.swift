@@ -44,16 +44,7 @@ struct KernelRouteTests {
         let model = try TransformerModel(url: ModelFiles.url(file), threads: 2)
         let vocabulary = model.configuration.vocabularySize
         let tokens: [Int32] = (0..<70).map { Int32(($0 * 37 + 11) % vocabulary) }
-        func logits(_ route: KernelRoute) throws -> [UInt32] {
-            let session = InferenceSession(model: model, contextLength: 80, threads: 2)
-            session.route = route
-            return try session.evaluate(tokens, logitsFrom: 0).map(\.bitPattern)
-        }
-        let portable = try logits(.portable)
-        for route in KernelRoute.supported where route != .portable {
-            let got = try logits(route)
-            #expect(got == portable, "\(file), \(route): \(differences(got, portable))")
-        }
+        try expectRoutesAgree(model, tokens: tokens, contextLength: 80, logitsFrom: 0, label: file)
     }
 
     @Test("SmolLM2 Q4_K_M (Q4_K and Q6_K products) on every route equals the portable route",
@@ -61,15 +52,21 @@ struct KernelRouteTests {
     func smolLM2() throws {
         let model = try TransformerModel(url: ModelFiles.url("Q4_K_M.gguf"), threads: 2)
         let tokens = Array(try ModelFiles.evalTokens().prefix(40))
+        try expectRoutesAgree(model, tokens: tokens, contextLength: 64, logitsFrom: 30, label: "Q4_K_M")
+    }
+
+    /// Evaluates `tokens` on every supported route and expects the portable route's logits bit for bit.
+    func expectRoutesAgree(_ model: TransformerModel, tokens: [Int32], contextLength: Int, logitsFrom: Int,
+                           label: String) throws {
         func logits(_ route: KernelRoute) throws -> [UInt32] {
-            let session = InferenceSession(model: model, contextLength: 64, threads: 2)
+            let session = InferenceSession(model: model, contextLength: contextLength, threads: 2)
             session.route = route
-            return try session.evaluate(tokens, logitsFrom: 30).map(\.bitPattern)
+            return try session.evaluate(tokens, logitsFrom: logitsFrom).map(\.bitPattern)
         }
         let portable = try logits(.portable)
         for route in KernelRoute.supported where route != .portable {
             let got = try logits(route)
-            #expect(got == portable, "Q4_K_M, \(route): \(differences(got, portable))")
+            #expect(got == portable, "\(label), \(route): \(differences(got, portable))")
         }
     }
 
