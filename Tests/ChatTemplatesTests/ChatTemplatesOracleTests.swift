@@ -1,6 +1,7 @@
 import ChatTemplates
 import Foundation
 import JSON
+import KilnTestSupport
 import Testing
 
 /// Kiln's chat-template engine against `transformers`' `apply_chat_template(..., tokenize=False)`.
@@ -50,11 +51,12 @@ struct ChatTemplatesOracleTests {
             .appendingPathComponent("kiln-chat-oracle-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: results) }
         let oracleStarted = ContinuousClock.now
-        let run = try Self.runProcess(python, [Self.oracleScript.path, "--corpus", Self.corpusURL.path,
-                                               "--out", results.path] + sources.map(\.url.path))
+        let oracle = try run(
+            python, [Self.oracleScript.path, "--corpus", Self.corpusURL.path, "--out", results.path] + sources.map(\.url.path),
+            environment: ["HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"])
         let oracleTime = ContinuousClock.now - oracleStarted
-        guard run.status == 0 else {
-            Issue.record("chat_templates.py failed (exit \(run.status)):\n\(run.stderr.suffix(4000))")
+        guard oracle.status == 0 else {
+            Issue.record("chat_templates.py failed (exit \(oracle.status)):\n\(oracle.stderr.suffix(4000))")
             return
         }
 
@@ -100,7 +102,7 @@ struct ChatTemplatesOracleTests {
             Chat templates against transformers: \(sources.count) templates × \(conversations.count) conversations = \
             \(compared) pairs compared, \(compared - differing) match, \(differing) differ in \(failingTemplates) \
             templates (oracle \(Self.seconds(oracleTime)), total \(Self.seconds(ContinuousClock.now - started))); \
-            \(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            \(oracle.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
             """)
     }
 
@@ -385,32 +387,5 @@ struct ChatTemplatesOracleTests {
         } else {
             print("Chat templates against transformers: \(message); skipping those templates")
         }
-    }
-
-    /// Runs a command to completion, reading its output concurrently.
-    static func runProcess(_ executable: String, _ arguments: [String]) throws
-        -> (status: Int32, stdout: String, stderr: String)
-    {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["HF_HUB_OFFLINE"] = "1"
-        environment["TOKENIZERS_PARALLELISM"] = "false"
-        process.environment = environment
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data(), errData = Data()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        process.waitUntilExit()
-        group.wait()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self),
-                String(decoding: errData, as: UTF8.self))
     }
 }

@@ -159,7 +159,7 @@ struct TransformersOracleTests {
             .write(to: idsURL, atomically: true, encoding: .utf8)
         let script = ModelFiles.repositoryRoot.appendingPathComponent("scripts/oracle/transformers_logits.py")
         let overrides = config.sorted { $0.key < $1.key }.flatMap { ["--set", "\($0.key)=\($0.value)"] }
-        let result = try runProcess(python, [script.path] + overrides + [checkpoint.path, idsURL.path, logitsURL.path])
+        let result = try run(python, [script.path] + overrides + [checkpoint.path, idsURL.path, logitsURL.path])
         guard result.status == 0 else {
             Issue.record("transformers_logits.py failed (\(result.status)): \(result.stderr.suffix(2000))")
             return []
@@ -194,26 +194,6 @@ struct TransformersOracleTests {
             offset += ids.count * oracleVocab * 4
         }
         return deltas
-    }
-
-    /// Runs a command to completion, reading its output concurrently.
-    static func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data(), errData = Data()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        p.waitUntilExit()
-        group.wait()
-        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }
 
