@@ -60,8 +60,8 @@ let package = Package(
         .executableTarget(
             name: "kiln-bench",
             dependencies: [
-                "Architectures", "Conversion", "GGUF", "Inference", "Quantization", "Safetensors", "Tokenization",
-                "Verification", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization", "Safetensors",
+                "Tokenization", "Verification", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: kernelFlags
         ),

@@ -612,7 +612,7 @@ struct Parser {
             next()
             return .dict(items)
         default:
-            throw fail("unexpected '\(describe(token))'")
+            throw fail("unexpected '\(describe(token))', expected an expression")
         }
     }
 

@@ -13,9 +13,20 @@ extension Value {
         case .string(let s): self = .string(s)
         case .array(let items): self = .list(ListBox(items.map(Value.init)))
         case .object(let members):
-            var dict = DictBuilder(capacity: members.count)
-            for member in members { try? dict.set(.string(member.key), Value(member.value)) }
-            self = .dict(DictBox(dict))
+            var keys: [Value] = []
+            var values: [Value] = []
+            keys.reserveCapacity(members.count)
+            values.reserveCapacity(members.count)
+            for member in members {
+                // String keys are always hashable; only a repeated key needs the dict rule.
+                if let seen = members.count > 1 ? try? DictBuilder.scan(keys, for: .string(member.key)) : nil {
+                    values[seen] = Value(member.value)
+                } else {
+                    keys.append(.string(member.key))
+                    values.append(Value(member.value))
+                }
+            }
+            self = .dict(DictBox(DictBuilder(keys: keys, values: values)))
         }
     }
 }
@@ -47,8 +58,8 @@ extension Interpreter {
         var writer = ValueJSONWriter(ensureASCII: ensureASCII, indent: indent, itemSeparator: itemSeparator,
                                      keySeparator: keySeparator, sortKeys: arguments.value(3, "sort_keys")?.isTruthy ?? false)
         try writer.write(value, level: 0)
-        try checkStringSize(writer.output.utf8.count, at: nil)
-        return writer.output
+        try checkStringSize(writer.output.count, at: nil)
+        return String(decoding: writer.output, as: UTF8.self)
     }
 }
 
@@ -59,12 +70,14 @@ private struct ValueJSONWriter {
     let itemSeparator: String
     let keySeparator: String
     let sortKeys: Bool
-    var output = ""
+    var output: [UInt8] = []
+
+    mutating func append(_ text: String) { output.append(contentsOf: text.utf8) }
 
     mutating func newline(_ level: Int) {
         guard let indent else { return }
-        output.append("\n")
-        for _ in 0..<level { output.append(indent) }
+        output.append(0x0A)
+        for _ in 0..<level { append(indent) }
     }
 
     /// Python's conversion of a dict key to a JSON key.
@@ -82,23 +95,23 @@ private struct ValueJSONWriter {
     mutating func write(_ value: Value, level: Int) throws(RenderFailure) {
         guard level < 500 else { throw RenderFailure(.limit, "maximum recursion depth exceeded while encoding a JSON object") }
         switch value {
-        case .none: output.append("null")
-        case .bool(let b): output.append(b ? "true" : "false")
-        case .int(let i): output.append(String(i))
-        case .double(let d): output.append(PythonFormat.jsonFloat(d))
+        case .none: append("null")
+        case .bool(let b): append(b ? "true" : "false")
+        case .int(let i): append(String(i))
+        case .double(let d): append(PythonFormat.jsonFloat(d))
         case .string(let s), .markup(let s): PythonFormat.appendJSONString(s, ensureASCII: ensureASCII, to: &output)
         case .list(let box) where box.kind == .list || box.kind == .tuple:
-            guard !box.items.isEmpty else { output.append("[]"); return }
-            output.append("[")
+            guard !box.items.isEmpty else { append("[]"); return }
+            output.append(0x5B)
             for (i, item) in box.items.enumerated() {
-                if i > 0 { output.append(itemSeparator) }
+                if i > 0 { append(itemSeparator) }
                 newline(level + 1)
                 try write(item, level: level + 1)
             }
             newline(level)
-            output.append("]")
+            output.append(0x5D)
         case .dict(let dict):
-            guard dict.count > 0 else { output.append("{}"); return }
+            guard dict.count > 0 else { append("{}"); return }
             var order = Array(0..<dict.count)
             if sortKeys {
                 var keys: [String] = []
@@ -108,16 +121,16 @@ private struct ValueJSONWriter {
                 }
                 order.sort { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
             }
-            output.append("{")
+            output.append(0x7B)
             for (n, i) in order.enumerated() {
-                if n > 0 { output.append(itemSeparator) }
+                if n > 0 { append(itemSeparator) }
                 newline(level + 1)
                 PythonFormat.appendJSONString(try key(dict.keys[i]), ensureASCII: ensureASCII, to: &output)
-                output.append(keySeparator)
+                append(keySeparator)
                 try write(dict.values[i], level: level + 1)
             }
             newline(level)
-            output.append("}")
+            output.append(0x7D)
         default:
             throw RenderFailure(.type, "Object of type \(value.typeName) is not JSON serializable")
         }

@@ -157,7 +157,7 @@ struct DictBuilder {
             values[position] = value
             return
         }
-        _ = try HashKey(key)
+        if case .string = key {} else { _ = try HashKey(key) }  // refuses unhashable keys
         keys.append(key)
         values.append(value)
     }

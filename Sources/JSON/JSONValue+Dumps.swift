@@ -101,49 +101,58 @@ public enum PythonFormat {
     /// Appends `string` as a quoted JSON string with Python's escapes: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`,
     /// other controls as `\u00xx` (lowercase hex); with `ensureASCII`, also everything outside `' '...'~'`.
     public static func appendJSONString(_ string: String, ensureASCII: Bool, to out: inout String) {
-        out.append("\"")
-        var needsEscape = false
-        for byte in string.utf8 where byte < 0x20 || byte == 0x22 || byte == 0x5C || (ensureASCII && byte >= 0x7F) {
-            needsEscape = true
-            break
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(string.utf8.count + 2)
+        appendJSONString(string, ensureASCII: ensureASCII, to: &bytes)
+        out.append(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// `appendJSONString` into UTF-8 bytes, for writers that build a long document.
+    public static func appendJSONString(_ string: String, ensureASCII: Bool, to out: inout [UInt8]) {
+        out.append(0x22)
+        var string = string
+        string.makeContiguousUTF8()  // a no-op for native strings
+        let clean = string.utf8.withContiguousStorageIfAvailable { buffer in
+            for byte in buffer where byte < 0x20 || byte == 0x22 || byte == 0x5C || (ensureASCII && byte >= 0x7F) {
+                return false
+            }
+            out.append(contentsOf: buffer)
+            return true
         }
-        guard needsEscape else {
-            out.append(string)
-            out.append("\"")
+        if clean == true {
+            out.append(0x22)
             return
         }
-        var run = String.UnicodeScalarView()
         for scalar in string.unicodeScalars {
             let v = scalar.value
             switch v {
-            case 0x22: run.append(contentsOf: #"\""#.unicodeScalars)
-            case 0x5C: run.append(contentsOf: #"\\"#.unicodeScalars)
-            case 0x0A: run.append(contentsOf: #"\n"#.unicodeScalars)
-            case 0x0D: run.append(contentsOf: #"\r"#.unicodeScalars)
-            case 0x09: run.append(contentsOf: #"\t"#.unicodeScalars)
-            case 0x08: run.append(contentsOf: #"\b"#.unicodeScalars)
-            case 0x0C: run.append(contentsOf: #"\f"#.unicodeScalars)
-            case 0..<0x20: appendUnicodeEscape(v, to: &run)
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+            case 0x09: out.append(contentsOf: [0x5C, 0x74])
+            case 0x08: out.append(contentsOf: [0x5C, 0x62])
+            case 0x0C: out.append(contentsOf: [0x5C, 0x66])
+            case 0..<0x20: appendUnicodeEscape(v, to: &out)
             case 0x7F...:
                 if !ensureASCII {
-                    run.append(scalar)
+                    out.append(contentsOf: String(scalar).utf8)
                 } else if v > 0xFFFF {
                     let offset = v - 0x10000
-                    appendUnicodeEscape(0xD800 + (offset >> 10), to: &run)
-                    appendUnicodeEscape(0xDC00 + (offset & 0x3FF), to: &run)
+                    appendUnicodeEscape(0xD800 + (offset >> 10), to: &out)
+                    appendUnicodeEscape(0xDC00 + (offset & 0x3FF), to: &out)
                 } else {
-                    appendUnicodeEscape(v, to: &run)
+                    appendUnicodeEscape(v, to: &out)
                 }
-            default: run.append(scalar)
+            default: out.append(UInt8(v))
             }
         }
-        out.append(String(run))
-        out.append("\"")
+        out.append(0x22)
     }
 
-    private static func appendUnicodeEscape(_ value: UInt32, to out: inout String.UnicodeScalarView) {
-        let hex = Array("0123456789abcdef".unicodeScalars)
-        out.append(contentsOf: #"\u"#.unicodeScalars)
+    private static func appendUnicodeEscape(_ value: UInt32, to out: inout [UInt8]) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        out.append(contentsOf: [0x5C, 0x75])
         for shift in stride(from: 12, through: 0, by: -4) { out.append(hex[Int((value >> UInt32(shift)) & 0xF)]) }
     }
 }

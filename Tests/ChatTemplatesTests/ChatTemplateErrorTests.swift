@@ -31,6 +31,17 @@ struct ChatTemplateErrorTests {
         #expect(!failure.description.contains("\n"))
     }
 
+    @Test("a syntax error says what was expected", arguments: [
+        ("{% if x %}a", "'endif'"), ("{{ x + }}", "expected an expression"), ("{% for x in %}{% endfor %}", "Expected an expression"),
+        ("{{ (a, b }}", "expected ')'"), ("{% if x %}a{% endfor %}", "expected 'elif' or 'else' or 'endif'"),
+        ("{{ {'a' 1} }}", "expected token ':'"),
+    ])
+    func syntaxExpectation(_ source: String, _ wanted: String) throws {
+        let failure = try #require(error(source))
+        #expect(failure.kind == .syntax)
+        #expect(failure.description.contains(wanted), "\(failure.description)")
+    }
+
     @Test("an unknown filter is named, at parse time outside if-branches")
     func unknownFilter() throws {
         #expect(throws: ChatTemplateError.self) { try ChatTemplate("{{ x | from_json }}") }
