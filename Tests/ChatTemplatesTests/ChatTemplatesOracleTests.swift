@@ -12,17 +12,10 @@ import Testing
 /// variables and frozen clock. An expected output must match byte for byte; an expected error must be an error.
 /// All differences of a template are reported in one issue, so a run shows the whole picture.
 ///
-/// Without `KILN_ORACLE_PYTHON` (set by `scripts/test`) the suite is skipped, except on CI (`CI` set), where
-/// every missing tool is a failure.
-@Suite("Chat templates against transformers")
+/// The tools come from `scripts/test` through `TestEnvironment`; a missing one is a failure.
+@Suite("Chat templates against transformers", .tags(.oracle), .fullTier)
 struct ChatTemplatesOracleTests {
-    static let environment = ProcessInfo.processInfo.environment
-    static let onCI = !(environment["CI"] ?? "").isEmpty
-    static let oraclePython = variable("KILN_ORACLE_PYTHON")
-
-    /// The repository, from this file's real location (the test folder may be reached through a symlink).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repositoryRoot = TestEnvironment.repositoryRoot
     static let corpusURL = repositoryRoot
         .appendingPathComponent("Tests/ChatTemplatesTests/Resources/conversations.json")
     static let oracleScript = repositoryRoot.appendingPathComponent("scripts/oracle/chat_templates.py")
@@ -35,16 +28,11 @@ struct ChatTemplatesOracleTests {
     static let specialTokenNames = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
                                     "mask_token"]
 
-    @Test("Every template renders every conversation as transformers does",
-          .enabled(if: oraclePython != nil || onCI,
-                   "KILN_ORACLE_PYTHON is not set: run the suite with scripts/test, which prepares transformers"))
+    @Test("Every template renders every conversation as transformers does")
     func matchesTransformers() throws {
         let started = ContinuousClock.now
+        let python = try TestEnvironment.oraclePython
         let sources = try Self.templateSources()
-        guard let python = Self.oraclePython, !sources.isEmpty else {
-            if Self.oraclePython == nil { Self.missing("KILN_ORACLE_PYTHON") }
-            return
-        }
         let conversations = try Conversation.corpus(at: Self.corpusURL)
 
         let results = FileManager.default.temporaryDirectory
@@ -157,12 +145,11 @@ struct ChatTemplatesOracleTests {
     }
 
     /// llama.cpp's templates, the fixtures' checkpoints with a chat template, and SmolLM2's checkpoint.
-    /// A missing tool is a failure on CI and a note elsewhere.
     static func templateSources() throws -> [TemplateSource] {
         var sources: [TemplateSource] = []
         let fm = FileManager.default
-        if let llama = variable("KILN_LLAMA_CPP") {
-            let folder = URL(fileURLWithPath: llama).appendingPathComponent("models/templates")
+        do {
+            let folder = try TestEnvironment.llamaCpp.appendingPathComponent("models/templates")
             let files = jinjaFiles(in: folder)
             #expect(files.count >= llamaTemplateCount,
                     "\(folder.path) holds \(files.count) templates, expected \(llamaTemplateCount)")
@@ -172,22 +159,16 @@ struct ChatTemplatesOracleTests {
                                               templates: .single(try String(contentsOf: url, encoding: .utf8)),
                                               specialTokens: defaultSpecialTokens))
             }
-        } else {
-            missing("KILN_LLAMA_CPP")
         }
         let fixtures = repositoryRoot.appendingPathComponent("fixtures")
         for name in try fm.contentsOfDirectory(atPath: fixtures.path).sorted() {
             if let source = try checkpoint(fixtures.appendingPathComponent(name)) { sources.append(source) }
         }
-        if let smol = variable("KILN_SMOLLM2_DIR") {
-            let url = URL(fileURLWithPath: smol)
-            if let source = try checkpoint(url) {
-                sources.append(source)
-            } else {
-                Issue.record("\(smol) has no chat template")
-            }
+        let smol = try TestEnvironment.smolLM2
+        if let source = try checkpoint(smol) {
+            sources.append(source)
         } else {
-            missing("KILN_SMOLLM2_DIR")
+            Issue.record("\(smol.path) has no chat template")
         }
         return sources
     }
@@ -372,20 +353,5 @@ struct ChatTemplatesOracleTests {
     static func jinjaFiles(in folder: URL) -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         return names.filter { $0.hasSuffix(".jinja") }.sorted()
-    }
-
-    static func variable(_ name: String) -> String? {
-        guard let value = environment[name], !value.isEmpty else { return nil }
-        return value
-    }
-
-    /// A tool the suite needs is not set up: a failure on CI, a note elsewhere.
-    static func missing(_ name: String) {
-        let message = "\(name) is not set: run the suite with scripts/test, which prepares it"
-        if onCI {
-            Issue.record("\(message)")
-        } else {
-            print("Chat templates against transformers: \(message); skipping those templates")
-        }
     }
 }

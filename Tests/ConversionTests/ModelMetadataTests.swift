@@ -1,4 +1,5 @@
 import Foundation
+import KilnTestSupport
 import Testing
 import GGUF
 @testable import Conversion
@@ -78,7 +79,7 @@ private func makeFolder(_ c: MetadataCase) throws -> (root: URL, dir: URL, overr
     return (root, dir, override)
 }
 
-@Suite("ModelMetadata vs gguf-py")
+@Suite("ModelMetadata vs gguf-py", .tags(.oracle), .fullTier)
 struct ModelMetadataOracleTests {
     @Test("Metadata.load + set_gguf_meta_model + naming_convention", arguments: allCases)
     fileprivate func matchesGGUFPy(_ c: MetadataCase) throws {
@@ -132,7 +133,7 @@ struct ModelMetadataExampleTests {
         return (f.root, f.dir)
     }
 
-    @Test func smolLM2WithoutCard() throws {
+    @Test(.tags(.golden), .fullTier) func smolLM2WithoutCard() throws {
         let (root, dir) = try folder("smollm2-135m-instruct")
         defer { try? FileManager.default.removeItem(at: root) }
         let m = try ModelMetadata.load(directory: dir, totalParameters: 134_515_008)

@@ -6,7 +6,7 @@ import Testing
 /// and plain multi-head: `kiln quantize` from the checkpoint folder, with llama-quantize's own option
 /// strings, must write what `convert_hf_to_gguf.py --outtype f32` + `llama-quantize` wrote
 /// (`fixtures/oracle-quantize/`, recorded by `scripts/oracle/quantize_fixtures.py`).
-@Suite("quantization matches llama-quantize on 256-aligned models", .serialized)
+@Suite("quantization matches llama-quantize on 256-aligned models", .tags(.golden, .slow), .fullTier, .serialized)
 struct QuantizeOracleTests {
     struct Case: Sendable, CustomTestStringConvertible {
         let name: String, variant: String, type: String, options: [String]
@@ -49,7 +49,6 @@ struct QuantizeOracleTests {
 
     @Test(arguments: manifest.cases)
     func sameAsLlamaQuantize(c: Case) throws {
-        let python = try TestEnvironment.python
         let ckpt = try Checkpoints.shared.checkpoint(c.variant)
         let out = TemporaryFolder()
         let options = c.options.map {
@@ -59,7 +58,6 @@ struct QuantizeOracleTests {
             directory: TestEnvironment.repositoryRoot)
         try #require(r.status == 0, "kiln quantize: \(r.stderr)")
         let golden = Self.folder.appendingPathComponent("\(c.variant)/\(c.name).json")
-        let report = try run(python, [TestEnvironment.oracleScripts.appendingPathComponent("compare_gguf.py").path, "--golden", golden.path, out.file("q.gguf").path])
-        #expect(report.status == 0, "\(c.variant)/\(c.name): \(report.stdout)\(report.stderr)")
+        try expectSameAsGolden(out.file("q.gguf"), golden: golden, "\(c.variant)/\(c.name)")
     }
 }

@@ -77,7 +77,7 @@ struct TemplateCommandTests {
         #expect(reports[0] == reports[1], "the folder and its GGUF agree")
     }
 
-    @Test("SmolLM2: checkpoint and GGUF")
+    @Test("SmolLM2: checkpoint and GGUF", .tags(.slow), .fullTier)
     func smolLM2() throws {
         let folder = TemporaryFolder()
         let checkpoint = try TestEnvironment.smolLM2.path

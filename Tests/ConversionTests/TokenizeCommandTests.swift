@@ -7,7 +7,7 @@ import Testing
 /// `kiln tokenize` on the SmolLM2 checkpoint folder and on its GGUF gives the ids llama.cpp's
 /// `llama-tokenize -m SmolLM2.gguf -f eval.txt --ids` printed: 10,226 ids whose Python list form
 /// (`[1, 2, ...]`) has the SHA-256 recorded here.
-@Suite("kiln tokenize agrees with llama-tokenize")
+@Suite("kiln tokenize agrees with llama-tokenize", .tags(.oracle), .fullTier)
 struct TokenizeCommandTests {
     static let llamaTokenizeDigest = "ad14f250337aa337b45f42e889aeb56050da4affacb3fb4b36a4961d2e741f3d"
 

@@ -6,7 +6,7 @@ import GGUF
 import Testing
 
 /// `kiln generate` and `kiln verify` end to end.
-@Suite("kiln generate and kiln verify", .serialized)
+@Suite("kiln generate and kiln verify", .tags(.slow), .fullTier, .serialized)
 struct VerifyCommandTests {
     @Test("SmolLM2 Q8_0 answers the capital question")
     func generate() throws {

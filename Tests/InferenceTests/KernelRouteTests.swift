@@ -48,7 +48,7 @@ struct KernelRouteTests {
     }
 
     @Test("SmolLM2 Q4_K_M (Q4_K and Q6_K products) on every route equals the portable route",
-          .enabled(if: ProcessInfo.processInfo.environment["KILN_SMOLLM2_DIR"] != nil))
+          .tags(.slow), .fullTier)
     func smolLM2() throws {
         let model = try TransformerModel(url: ModelFiles.url("Q4_K_M.gguf"), threads: 2)
         let tokens = Array(try ModelFiles.evalTokens().prefix(40))

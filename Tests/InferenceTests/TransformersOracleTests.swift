@@ -11,7 +11,7 @@ import Testing
 /// alone moves logits by more than the tolerance). Sequences are token ids, so the tokenizer is not part of
 /// the comparison. The interpreter comes from `KILN_ORACLE_PYTHON` (prepared by `scripts/test`); a missing
 /// variable is a failure, never a skip.
-@Suite("Forward pass against transformers", .serialized)
+@Suite("Forward pass against transformers", .tags(.oracle, .slow), .fullTier, .serialized)
 struct TransformersOracleTests {
     /// Largest tolerated |Δ logit|.
     static let tolerance: Float = 1e-3

@@ -1,9 +1,10 @@
 import Foundation
+import KilnTestSupport
 import Testing
 @testable import Quantization
 
 /// Every file under the golden folder, byte for byte.
-@Suite("Golden vectors from llama.cpp")
+@Suite("Golden vectors from llama.cpp", .tags(.golden))
 struct GoldenTests {
     @Test("the golden folder and its manifest are present")
     func folderPresent() throws {

@@ -81,7 +81,7 @@ enum MiniGGUF {
     }
 }
 
-@Suite("Tokenizer from GGUF arrays matches llama.cpp")
+@Suite("Tokenizer from GGUF arrays matches llama.cpp", .tags(.oracle), .fullTier)
 struct GGUFVocabularyTests {
     /// llama.cpp's own vocab-only test models (`models/ggml-vocab-*.gguf` with `.inp`/`.out` from
     /// `test-tokenizer-0`, which tokenizes without BOS and without parsing special tokens).

@@ -5,7 +5,7 @@ import Testing
 
 /// Golden-file check: the tokenizer block for SmolLM2-135M-Instruct must match what llama.cpp's
 /// convert_hf_to_gguf.py wrote (keys, order, types, values; long arrays by count and SHA-256).
-@Suite("SmolLM2 golden tokenizer metadata")
+@Suite("SmolLM2 golden tokenizer metadata", .tags(.golden), .fullTier)
 struct SmolLM2GoldenTests {
     /// A golden `metadata` item.
     struct GoldenEntry {

@@ -57,7 +57,7 @@ func firstDifference(_ a: String, _ b: String) -> String {
     return "\(i) of \(x.count)/\(y.count): [\(around(x))] vs [\(around(y))]"
 }
 
-@Suite("Tokenizer engine matches tokenizers and sentencepiece")
+@Suite("Tokenizer engine matches tokenizers and sentencepiece", .tags(.oracle), .fullTier)
 struct TokenizerEngineTests {
     static let fixtures = ["smollm2", "llama3-bpe", "qwen2-bpe", "llama2-bytefallback", "metaspace", "spm-bpe", "spm-unigram"]
 

@@ -9,7 +9,7 @@ import KilnTestSupport
 ///
 /// The forward pass follows llama.cpp's CPU order and llama-perplexity's micro-batches, so every statistic
 /// must print exactly as llama-perplexity printed it: the check compares the formatted strings.
-@Suite("SmolLM2 golden statistics", .serialized)
+@Suite("SmolLM2 golden statistics", .tags(.golden, .slow), .fullTier, .serialized)
 struct GoldenTests {
     /// kld.md's rows by model name: PPL, ln ratio, mean, median, 99% and max KLD, RMS Δp %, same top %.
     static func table() throws -> [String: [String]] {

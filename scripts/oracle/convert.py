@@ -2,7 +2,10 @@
 """Run llama.cpp's real convert_hf_to_gguf.py on a checkpoint (the cross-tool oracle).
 
 usage: python scripts/oracle/convert.py --llama-cpp DIR CKPT --outfile OUT
-                                        --outtype f32|f16|bf16|q8_0 [--pre NAME] [-- EXTRA CONVERTER ARGS]
+                                        --outtype f32|f16|bf16|q8_0[,...] [--pre NAME] [-- EXTRA CONVERTER ARGS]
+
+- Several outtypes (comma-separated) are converted in one process, paying torch's import once; OUT must
+  then hold `{outtype}`, replaced by each type.
 
 - DIR is a llama.cpp source tree (it must hold convert_hf_to_gguf.py, conversion/ and gguf-py/).
   The tree's gguf-py is put first on sys.path, exactly as the converter itself does.
@@ -34,7 +37,7 @@ def main() -> int:
     ap.add_argument("--llama-cpp", required=True, type=Path, help="llama.cpp source tree")
     ap.add_argument("checkpoint", type=Path, help="Hugging Face checkpoint directory")
     ap.add_argument("--outfile", required=True, type=Path)
-    ap.add_argument("--outtype", required=True, choices=["f32", "f16", "bf16", "q8_0", "tq1_0", "tq2_0", "auto"])
+    ap.add_argument("--outtype", required=True, help="f32, f16, bf16, q8_0, tq1_0, tq2_0 or auto; or a comma list")
     ap.add_argument("--pre", default=None, help="value forced into tokenizer.ggml.pre for BPE vocabularies")
     ap.add_argument("--verbose", action="store_true", help="pass --verbose to the converter")
     argv_in = sys.argv[1:]
@@ -43,6 +46,12 @@ def main() -> int:
         cut = argv_in.index("--")
         argv_in, extra = argv_in[:cut], argv_in[cut + 1:]
     args = ap.parse_args(argv_in)
+    outtypes = [t for t in args.outtype.split(",") if t]
+    known = {"f32", "f16", "bf16", "q8_0", "tq1_0", "tq2_0", "auto"}
+    if not outtypes or any(t not in known for t in outtypes):
+        ap.error(f"--outtype: {args.outtype!r} is not a comma list of {sorted(known)}")
+    if len(outtypes) > 1 and "{outtype}" not in str(args.outfile):
+        ap.error("--outfile must contain {outtype} when several outtypes are given")
 
     tree = args.llama_cpp.resolve()
     script = tree / "convert_hf_to_gguf.py"
@@ -78,15 +87,17 @@ def main() -> int:
         conversion_base.TextModel.get_vocab_base_pre = forced_vocab_base_pre
         # Subclasses that define their own get_vocab_base_pre (none of the families Kiln covers) keep theirs.
 
-    argv = [str(script), str(args.checkpoint), "--outfile", str(args.outfile), "--outtype", args.outtype]
-    if args.verbose:
-        argv.append("--verbose")
-    sys.argv = argv + extra
+    for outtype in outtypes:
+        outfile = Path(str(args.outfile).replace("{outtype}", outtype))
+        argv = [str(script), str(args.checkpoint), "--outfile", str(outfile), "--outtype", outtype]
+        if args.verbose:
+            argv.append("--verbose")
+        sys.argv = argv + extra
 
-    args.outfile.parent.mkdir(parents=True, exist_ok=True)
-    t0 = time.monotonic()
-    converter.main()
-    print(f"oracle: wrote {args.outfile} in {time.monotonic() - t0:.2f} s", file=sys.stderr)
+        outfile.parent.mkdir(parents=True, exist_ok=True)
+        t0 = time.monotonic()
+        converter.main()
+        print(f"oracle: wrote {outfile} in {time.monotonic() - t0:.2f} s", file=sys.stderr)
     return 0
 
 
