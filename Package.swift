@@ -12,11 +12,11 @@ let package = Package(
     products: [
         .executable(name: "kiln", targets: ["kiln"]),
         .executable(name: "kiln-bench", targets: ["kiln-bench"]),
-        .library(name: "KilnConversion", targets: ["Conversion"]),
+        .library(name: "KilnConversion", targets: ["Conversion"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2")
     ],
     targets: [
         .target(name: "FileAccess"),
@@ -32,7 +32,8 @@ let package = Package(
         // AVX-512 tiles, used only after a run-time CPU check (the rest stays AVX2 + FMA).
         .target(name: "WideKernels", swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
         // AVX-512 VNNI tiles, also behind a run-time check; `-parse-stdlib` gives them `vpdpbusd` (see the module).
-        .target(name: "VNNIKernels", swiftSettings: [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "cascadelake"])]),
+        .target(
+            name: "VNNIKernels", swiftSettings: [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "cascadelake"])]),
         .target(
             name: "Inference", dependencies: ["FileAccess", "GGUF", "Quantization", "VNNIKernels", "WideKernels"],
             swiftSettings: kernelFlags),
@@ -40,7 +41,7 @@ let package = Package(
             name: "Conversion",
             dependencies: [
                 "Architectures", "ChatTemplates", "FileAccess", "GGUF", "Quantization", "Safetensors", "Tokenization",
-                .product(name: "Yams", package: "Yams"),
+                .product(name: "Yams", package: "Yams")
             ],
             swiftSettings: kernelFlags
         ),
@@ -53,15 +54,17 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization", "Tokenization", "Verification",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization",
+                "Tokenization", "Verification",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
         .executableTarget(
             name: "kiln-bench",
             dependencies: [
-                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization", "Safetensors",
-                "Tokenization", "Verification", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization",
+                "Safetensors",
+                "Tokenization", "Verification", .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: kernelFlags
         ),
@@ -70,14 +73,19 @@ let package = Package(
         .target(
             name: "KilnTestSupport", dependencies: ["Architectures", "Conversion", "FileAccess", "Inference"],
             path: "Tests/KilnTestSupport"),
-        .testTarget(name: "QuantizationTests", dependencies: ["KilnTestSupport", "Quantization"], swiftSettings: kernelFlags),
+        .testTarget(
+            name: "QuantizationTests", dependencies: ["KilnTestSupport", "Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "KilnTestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "KilnTestSupport"]),
         .testTarget(
-            name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "JSON", "KilnTestSupport"], exclude: ["Resources"]),
+            name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "JSON", "KilnTestSupport"],
+            exclude: ["Resources"]),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport", "VNNIKernels", "WideKernels"],
+            dependencies: [
+                "Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport", "VNNIKernels",
+                "WideKernels"
+            ],
             exclude: ["Data"], swiftSettings: kernelFlags),
         .testTarget(
             name: "VerificationTests",
@@ -85,13 +93,16 @@ let package = Package(
             swiftSettings: kernelFlags),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "KilnTestSupport", "Quantization"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors"]),
-        .testTarget(name: "TokenizationTests", dependencies: ["FileAccess", "KilnTestSupport", "Tokenization"], exclude: ["Resources"]),
+        .testTarget(
+            name: "TokenizationTests", dependencies: ["FileAccess", "JSON", "KilnTestSupport", "Tokenization"],
+            exclude: ["Resources"]),
         .testTarget(
             name: "ConversionTests",
             dependencies: [
-                "Conversion", "FileAccess", "GGUF", "JSON", "KilnTestSupport", "Quantization", "Safetensors", "Tokenization",
+                "Conversion", "FileAccess", "GGUF", "JSON", "KilnTestSupport", "Quantization", "Safetensors",
+                "Tokenization"
             ],
             exclude: ["Resources"]
-        ),
+        )
     ]
 )

@@ -18,7 +18,8 @@ public enum ArchitectureError: Error, Equatable, CustomStringConvertible {
             "\(path): unsupported architecture \(found.isEmpty ? "(none given)" : found.joined(separator: ", ")); Kiln converts \(ModelFamily.supportedHFArchitectures.joined(separator: ", "))"
         case let .unmappedTensor(name, arch): "tensor \(name) has no GGUF name for architecture \(arch)"
         case let .missingTensor(name, expectedIn): "tensor \(name) is missing from \(expectedIn)"
-        case let .unexpectedShape(tensor, expected, actual): "tensor \(tensor) has shape \(actual), expected \(expected)"
+        case let .unexpectedShape(tensor, expected, actual):
+            "tensor \(tensor) has shape \(actual), expected \(expected)"
         }
     }
 }

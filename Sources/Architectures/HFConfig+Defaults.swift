@@ -27,7 +27,11 @@ extension HFConfig {
             if family == .qwen3, missing("head_dim") { set("head_dim", 128) }
             // Qwen2Config/Qwen3Config: an absent value takes the field default 32; an explicit null means
             // num_attention_heads.
-            if v["num_key_value_heads"] == nil { set("num_key_value_heads", 32) } else if missing("num_key_value_heads"), let h = heads { set("num_key_value_heads", h) }
+            if v["num_key_value_heads"] == nil {
+                set("num_key_value_heads", 32)
+            } else if missing("num_key_value_heads"), let h = heads {
+                set("num_key_value_heads", h)
+            }
         case .phi3:
             if missing("num_key_value_heads"), let h = heads { set("num_key_value_heads", h) }
         case .gemma, .gemma2, .gemma3:

@@ -19,7 +19,8 @@ public struct HFConfig: Sendable {
         do {
             document = try JSONReads.read(url)
         } catch {
-            throw .invalidConfig(path: url.path, key: "(file)", reason: "not valid JSON (\(error.reason) at byte \(error.offset))")
+            throw .invalidConfig(
+                path: url.path, key: "(file)", reason: "not valid JSON (\(error.reason) at byte \(error.offset))")
         }
         guard let document else { throw .missingConfig(path: url.path) }
         try self.init(url: url, document: document)
@@ -59,7 +60,8 @@ public struct HFConfig: Sendable {
         switch v {
         case .int(let n): return n
         case .double(let d) where d.rounded() == d && abs(d) < 9.2e18: return Int(d)
-        default: throw .invalidConfig(path: url.path, key: key, reason: "expected an integer, found \(v.pythonDescription)")
+        default:
+            throw .invalidConfig(path: url.path, key: key, reason: "expected an integer, found \(v.pythonDescription)")
         }
     }
 
@@ -68,7 +70,8 @@ public struct HFConfig: Sendable {
         switch v {
         case .int(let n): return Double(n)
         case .double(let d): return d
-        default: throw .invalidConfig(path: url.path, key: key, reason: "expected a number, found \(v.pythonDescription)")
+        default:
+            throw .invalidConfig(path: url.path, key: key, reason: "expected a number, found \(v.pythonDescription)")
         }
     }
 

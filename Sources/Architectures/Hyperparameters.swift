@@ -1,17 +1,25 @@
 import Foundation
-import JSON
 import GGUF
+import JSON
 
 /// The `{arch}.*` hyperparameter keys the converter writes, in its order (spec §7.5).
 public enum Hyperparameters {
     static let blockCountKeys = ["n_layers", "num_hidden_layers", "n_layer", "num_layers"]
-    static let contextKeys = ["max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"]
+    static let contextKeys = [
+        "max_position_embeddings", "n_ctx", "n_positions", "max_length", "max_sequence_length", "model_max_length"
+    ]
     static let embeddingKeys = ["hidden_size", "n_embd", "dim"]
-    static let feedForwardKeys = ["prefix_dense_intermediate_size", "dense_intermediate_size", "intermediate_size", "n_inner", "hidden_dim"]
+    static let feedForwardKeys = [
+        "prefix_dense_intermediate_size", "dense_intermediate_size", "intermediate_size", "n_inner", "hidden_dim"
+    ]
     static let headKeys = ["num_attention_heads", "n_head", "n_heads"]
     static let headKVKeys = ["num_key_value_heads", "n_kv_heads"]
-    static let ropeThetaKeys = ["global_rope_theta", "rope_global_theta", "rope_theta_global", "rope_theta", "rotary_emb_base"]
-    static let localRopeThetaKeys = ["local_rope_theta", "rope_local_theta", "rope_theta_local", "swa_rope_theta", "rope_local_base_freq"]
+    static let ropeThetaKeys = [
+        "global_rope_theta", "rope_global_theta", "rope_theta_global", "rope_theta", "rotary_emb_base"
+    ]
+    static let localRopeThetaKeys = [
+        "local_rope_theta", "rope_local_theta", "rope_theta_local", "swa_rope_theta", "rope_local_base_freq"
+    ]
 
     /// Appends the family's hyperparameters, including `general.file_type`, to `kv`.
     public static func write(
@@ -36,7 +44,9 @@ public enum Hyperparameters {
             let heads = try require("num_attention_heads")
             try u32("attention.head_count", heads)
             try u32("attention.head_count_kv", c.integer("num_key_value_heads") ?? heads)
-            guard let eps = try c.number("rms_norm_eps") else { throw .missingConfigKey(path: c.url.path, keys: ["rms_norm_eps"]) }
+            guard let eps = try c.number("rms_norm_eps") else {
+                throw .missingConfigKey(path: c.url.path, keys: ["rms_norm_eps"])
+            }
             f32("attention.layer_norm_rms_epsilon", eps)
             try u32("attention.key_length", require("head_dim"))
             try u32("attention.value_length", require("head_dim"))
@@ -82,7 +92,9 @@ public enum Hyperparameters {
                 }
                 try u32("rope.scaling.original_context_length", orig)
                 if let v = rope.value("extrapolation_factor") { f32("rope.scaling.yarn_ext_factor", v) }
-                if let v = rope.value("attention_factor") ?? rope.value("attn_factor") { f32("rope.scaling.yarn_attn_factor", v) }
+                if let v = rope.value("attention_factor") ?? rope.value("attn_factor") {
+                    f32("rope.scaling.yarn_attn_factor", v)
+                }
                 if let v = rope.value("beta_fast") { f32("rope.scaling.yarn_beta_fast", v) }
                 if let v = rope.value("beta_slow") { f32("rope.scaling.yarn_beta_slow", v) }
             case "su", "longrope":
@@ -94,7 +106,9 @@ public enum Hyperparameters {
         if let theta = rope.theta { f32("rope.freq_base", theta) }
         if let local = rope.localTheta { f32("rope.freq_base_swa", local) }
         if let eps = try c.findNumber(["rms_norm_eps", "norm_eps"]) { f32("attention.layer_norm_rms_epsilon", eps) }
-        if let eps = try c.findNumber(["layer_norm_eps", "layer_norm_epsilon", "norm_epsilon"]) { f32("attention.layer_norm_epsilon", eps) }
+        if let eps = try c.findNumber(["layer_norm_eps", "layer_norm_epsilon", "norm_epsilon"]) {
+            f32("attention.layer_norm_epsilon", eps)
+        }
         if let headDim = try c.integer("head_dim") {
             try u32("attention.key_length", headDim)
             try u32("attention.value_length", headDim)
@@ -120,7 +134,8 @@ public enum Hyperparameters {
             try u32("attention.value_length", c.integer("head_dim") ?? 256)
             f32("rope.freq_base", rope.theta ?? 1_000_000)
             if c.has("attn_logit_softcapping") {
-                throw .invalidConfig(path: c.url.path, key: "attn_logit_softcapping", reason: "Gemma 3 has no attention soft-capping")
+                throw .invalidConfig(
+                    path: c.url.path, key: "attn_logit_softcapping", reason: "Gemma 3 has no attention soft-capping")
             }
             if let cap = try c.number("final_logit_softcapping"), cap != 0 { f32("final_logit_softcapping", cap) }
             if try c.integer("sliding_window_pattern") != 1 {
@@ -145,7 +160,9 @@ public enum Hyperparameters {
         guard let origMaxPos = rope.originalContext ?? rootOrig else {
             throw .missingConfigKey(path: c.url.path, keys: ["original_max_position_embeddings"])
         }
-        guard let rmsEps = try c.number("rms_norm_eps") else { throw .missingConfigKey(path: c.url.path, keys: ["rms_norm_eps"]) }
+        guard let rmsEps = try c.number("rms_norm_eps") else {
+            throw .missingConfigKey(path: c.url.path, keys: ["rms_norm_eps"])
+        }
         guard let theta = rope.theta else { throw .missingConfigKey(path: c.url.path, keys: ["rope_theta"]) }
         let blockCount = try c.requireInteger(Hyperparameters.blockCountKeys)
         let rootPartial = try c.findNumber(["partial_rotary_factor", "rope_pct", "rope_percent"])
@@ -174,12 +191,15 @@ struct RopeParameters {
     let localTheta: Double?
 
     init(config c: HFConfig) throws(ArchitectureError) {
-        var p: JSONValue = [c["rope_parameters"], c["rope_scaling"]].lazy.compactMap { $0 }.first { $0.objectMembers != nil }
+        var p: JSONValue =
+            [c["rope_parameters"], c["rope_scaling"]].lazy.compactMap { $0 }.first { $0.objectMembers != nil }
             ?? .object([])
         let local = try c.findNumber(Hyperparameters.localRopeThetaKeys)
         if p["full_attention"] == nil, p["sliding_attention"] == nil {
             if let local { p = p.setting("sliding_attention", to: .object([("rope_theta", .double(local))])) }
-            if p["rope_theta"] == nil, let t = try c.findNumber(Hyperparameters.ropeThetaKeys) { p = p.setting("rope_theta", to: .double(t)) }
+            if p["rope_theta"] == nil, let t = try c.findNumber(Hyperparameters.ropeThetaKeys) {
+                p = p.setting("rope_theta", to: .double(t))
+            }
             if p["rope_type"] == nil, let t = p["type"] { p = p.setting("rope_type", to: t) }
         }
         params = p["full_attention"].flatMap { $0.objectMembers != nil ? $0 : nil } ?? p

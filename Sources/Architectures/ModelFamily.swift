@@ -9,7 +9,7 @@ public enum ModelFamily: String, Sendable, CaseIterable {
         ("LlamaForCausalLM", .llama), ("LLaMAForCausalLM", .llama), ("MistralForCausalLM", .llama),
         ("Qwen2ForCausalLM", .qwen2), ("Qwen3ForCausalLM", .qwen3), ("Phi3ForCausalLM", .phi3),
         ("GemmaForCausalLM", .gemma), ("Gemma2ForCausalLM", .gemma2),
-        ("Gemma3ForCausalLM", .gemma3), ("Gemma3ForConditionalGeneration", .gemma3),
+        ("Gemma3ForCausalLM", .gemma3), ("Gemma3ForConditionalGeneration", .gemma3)
     ]
 
     public static var supportedHFArchitectures: [String] { hfArchitectures.map(\.0) }

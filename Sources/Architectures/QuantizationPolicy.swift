@@ -57,7 +57,10 @@ public struct QuantizationPolicy: Sendable {
     public let model: QuantizationModelFacts
     public let overrides: QuantizationOverrides
 
-    public init(fileType: LlamaFileType, model: QuantizationModelFacts, overrides: QuantizationOverrides = QuantizationOverrides()) {
+    public init(
+        fileType: LlamaFileType, model: QuantizationModelFacts,
+        overrides: QuantizationOverrides = QuantizationOverrides()
+    ) {
         self.fileType = fileType
         self.model = model
         self.overrides = overrides
@@ -78,7 +81,10 @@ public struct QuantizationPolicy: Sendable {
         }
     }
 
-    enum Category { case output, tokenEmbedding, attentionQKV, attentionKVB, attentionV, attentionK, attentionQ, attentionOutput, ffnUp, ffnGate, ffnDown, other }
+    enum Category {
+        case output, tokenEmbedding, attentionQKV, attentionKVB, attentionV, attentionK, attentionQ, attentionOutput,
+            ffnUp, ffnGate, ffnDown, other
+    }
 
     static func category(_ name: String) -> Category {
         if name == "output.weight" { return .output }
@@ -102,9 +108,12 @@ public struct QuantizationPolicy: Sendable {
         if !name.hasSuffix("weight") { return false }
         if name.contains("_norm.weight") { return false }
         if overrides.leaveOutputTensor && name == "output.weight" { return false }
-        let excluded = ["ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel", "per_layer_model_proj",
+        let excluded = [
+            "ffn_gate_inp.weight", "ffn_gate_tid2eid.weight", "altup", "laurel", "per_layer_model_proj",
             "position_embd.weight", "token_types.weight", "ssm_conv1d", "shortconv.conv.weight",
-            "indexer.k_proj.weight", "indexer.q_proj.weight", "attn_rel_b.weight", ".rel_pos", ".patch_embd", ".patch_merger"]
+            "indexer.k_proj.weight", "indexer.q_proj.weight", "attn_rel_b.weight", ".rel_pos", ".patch_embd",
+            ".patch_merger"
+        ]
         if excluded.contains(where: name.contains) { return false }
         return true
     }
@@ -116,7 +125,8 @@ public struct QuantizationPolicy: Sendable {
     /// Chooses the type of every tensor. `tensors` are (name, dimensions in GGML order, current type) in
     /// llama-quantize's order.
     public func choose(_ tensors: [(name: String, dimensions: [Int], type: GGMLType)]) -> [TensorChoice] {
-        let attnV = tensors.filter { [.attentionV, .attentionQKV, .attentionKVB].contains(Self.category($0.name)) }.count
+        let attnV = tensors.filter { [.attentionV, .attentionQKV, .attentionKVB].contains(Self.category($0.name)) }
+            .count
         var state = Counters(
             nAttentionV: attnV, nLayers: model.layerCount,
             tiedEmbeddings: !tensors.contains { $0.name == "output.weight" })
@@ -169,7 +179,9 @@ public struct QuantizationPolicy: Sendable {
     }
 
     /// `llama_tensor_get_type_impl` for the supported file types.
-    func mixture(_ start: GGMLType, name: String, rowLength: Int, category cat: Category, state s: inout Counters) -> GGMLType {
+    func mixture(
+        _ start: GGMLType, name: String, rowLength: Int, category cat: Category, state s: inout Counters
+    ) -> GGMLType {
         var t = start
         let ft = fileType
         let m = model

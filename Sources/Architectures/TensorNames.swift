@@ -15,7 +15,7 @@ public enum TensorNames {
             "mlp.gate_proj": "ffn_gate",
             "mlp.up_proj": "ffn_up",
             "mlp.gate_up_proj": "ffn_up",
-            "mlp.down_proj": "ffn_down",
+            "mlp.down_proj": "ffn_down"
         ]
         if family == .gemma2 || family == .gemma3 {
             map["post_attention_layernorm"] = "post_attention_norm"
@@ -28,7 +28,7 @@ public enum TensorNames {
     static let topLevel: [String: String] = [
         "model.embed_tokens": "token_embd",
         "model.norm": "output_norm",
-        "lm_head": "output",
+        "lm_head": "output"
     ]
 
     /// The GGUF name for an HF tensor name, or nil when the family has no mapping for it.

@@ -59,7 +59,10 @@ public enum TensorPlanner {
     ) throws(ArchitectureError) -> [PlannedTensor] {
         var out: [PlannedTensor] = []
         for (name, values) in try generatedTensors(family: family, config: config) {
-            out.append(PlannedTensor(hfName: name, name: name, shape: [values.count], source: .generated(values), rowOrder: .identity, addOne: false))
+            out.append(
+                PlannedTensor(
+                    hfName: name, name: name, shape: [values.count], source: .generated(values), rowOrder: .identity,
+                    addOne: false))
         }
         let heads = family.permutesQK ? try config.requireInteger(["n_heads", "num_attention_heads"]) : 0
         let kvHeads = family.permutesQK ? try config.requireInteger(["n_kv_heads", "num_key_value_heads"]) : 0
@@ -74,7 +77,10 @@ public enum TensorPlanner {
                 throw .unmappedTensor(name: info.name, architecture: family.ggufName)
             }
             guard info.dtype.isConvertibleFloat else {
-                throw .unexpectedShape(tensor: info.name, expected: "a floating-point tensor (F64, F32, F16 or BF16), found \(info.dtype.rawValue)", actual: info.shape)
+                throw .unexpectedShape(
+                    tensor: info.name,
+                    expected: "a floating-point tensor (F64, F32, F16 or BF16), found \(info.dtype.rawValue)",
+                    actual: info.shape)
             }
             var shape = info.shape
             var order = PlannedTensor.RowOrder.identity
@@ -84,7 +90,9 @@ public enum TensorPlanner {
                 if isQ || isK {
                     let h = isK && kvHeads != heads ? kvHeads : heads
                     guard let rows = shape.first, h > 0, rows % (2 * h) == 0 else {
-                        throw .unexpectedShape(tensor: info.name, expected: "a first dimension divisible by 2 × \(h) heads", actual: info.shape)
+                        throw .unexpectedShape(
+                            tensor: info.name, expected: "a first dimension divisible by 2 × \(h) heads",
+                            actual: info.shape)
                     }
                     order = .interleaveRotaryHalves(heads: h)
                 }
@@ -92,24 +100,32 @@ public enum TensorPlanner {
             if family == .gemma3, name.contains("embed_tokens.weight"), let rows = shape.first, rows > vocabularySize {
                 shape[0] = vocabularySize
             }
-            out.append(PlannedTensor(
-                hfName: info.name, name: gguf, shape: shape, source: .checkpoint(file: file, tensor: info),
-                rowOrder: order, addOne: family.addsOneToNorms && name.hasSuffix("norm.weight")))
+            out.append(
+                PlannedTensor(
+                    hfName: info.name, name: gguf, shape: shape, source: .checkpoint(file: file, tensor: info),
+                    rowOrder: order, addOne: family.addsOneToNorms && name.hasSuffix("norm.weight")))
         }
         return out
     }
 
     /// Multimodal tensors a text conversion skips (`TextModel.filter_tensors`).
     static func isMultimodal(_ name: String) -> Bool {
-        let prefixes = ["mlp", "vit.", "vpm.", "siglip2.", "conformer.", "merger.", "resampler.", "sound_encoder.", "sound_projection.", "speech_embeddings."]
-        let infixes = ["visual.", "vision.", "audio.", "talker.", "vision_", "audio_", "token2wav.", "code2wav.", "projector.",
-            "pre_mm_projector_norm", "image_newline", "view_seperator", "patch_embed", "patch_embedding", "patch_merger.",
-            "patch_merge_mlp.", "model.connector."]
+        let prefixes = [
+            "mlp", "vit.", "vpm.", "siglip2.", "conformer.", "merger.", "resampler.", "sound_encoder.",
+            "sound_projection.", "speech_embeddings."
+        ]
+        let infixes = [
+            "visual.", "vision.", "audio.", "talker.", "vision_", "audio_", "token2wav.", "code2wav.", "projector.",
+            "pre_mm_projector_norm", "image_newline", "view_seperator", "patch_embed", "patch_embedding",
+            "patch_merger.",
+            "patch_merge_mlp.", "model.connector."
+        ]
         return prefixes.contains(where: name.hasPrefix) || infixes.contains(where: name.contains)
     }
 
     /// Tensors the converter computes before the checkpoint's own (`generate_extra_tensors`).
-    static func generatedTensors(family: ModelFamily, config: HFConfig) throws(ArchitectureError) -> [(String, [Float])] {
+    static func generatedTensors(family: ModelFamily, config: HFConfig) throws(ArchitectureError) -> [(String, [Float])]
+    {
         switch family {
         case .llama:
             let rope = try RopeParameters(config: config)
@@ -120,14 +136,22 @@ public enum TensorPlanner {
             } else {
                 dim = try config.requireInteger(["hidden_size"]) / config.requireInteger(["num_attention_heads"])
             }
-            return [("rope_freqs.weight", llama3RopeFactors(
-                base: rope.theta ?? 10000, dim: dim, factor: rope.factor ?? 8,
-                lowFreqFactor: rope.value("low_freq_factor") ?? 1, highFreqFactor: rope.value("high_freq_factor") ?? 4,
-                originalContext: Double(rope.originalContext ?? 8192)))]
+            return [
+                (
+                    "rope_freqs.weight",
+                    llama3RopeFactors(
+                        base: rope.theta ?? 10000, dim: dim, factor: rope.factor ?? 8,
+                        lowFreqFactor: rope.value("low_freq_factor") ?? 1,
+                        highFreqFactor: rope.value("high_freq_factor") ?? 4,
+                        originalContext: Double(rope.originalContext ?? 8192))
+                )
+            ]
         case .phi3:
             let rope = try RopeParameters(config: config)
             if rope.params["long_factor"] != nil {
-                throw .invalidConfig(path: config.url.path, key: "rope_scaling.long_factor", reason: "Phi-3 long-rope checkpoints are not supported yet")
+                throw .invalidConfig(
+                    path: config.url.path, key: "rope_scaling.long_factor",
+                    reason: "Phi-3 long-rope checkpoints are not supported yet")
             }
             return []
         default:
@@ -152,7 +176,8 @@ public enum TensorPlanner {
             } else if Double(wavelen) > lowWavelen {
                 out.append(Float(factor))
             } else {
-                let smooth: Float = (Float(originalContext) / wavelen - Float(lowFreqFactor)) / Float(highFreqFactor - lowFreqFactor)
+                let smooth: Float =
+                    (Float(originalContext) / wavelen - Float(lowFreqFactor)) / Float(highFreqFactor - lowFreqFactor)
                 out.append(1 / ((1 - smooth) / Float(factor) + smooth))
             }
         }

@@ -104,8 +104,10 @@ final class ForLoop {
     let usesLoop: Bool
     let position: SourcePosition
 
-    init(target: AssignTarget, iterable: Expression, condition: Expression?, body: [Node], otherwise: [Node],
-         recursive: Bool, usesLoop: Bool, position: SourcePosition) {
+    init(
+        target: AssignTarget, iterable: Expression, condition: Expression?, body: [Node], otherwise: [Node],
+        recursive: Bool, usesLoop: Bool, position: SourcePosition
+    ) {
         self.target = target
         self.iterable = iterable
         self.condition = condition
@@ -128,8 +130,10 @@ final class MacroDefinition {
     let usesKwargs: Bool
     let usesCaller: Bool
 
-    init(name: String, symbol: Symbol, parameters: [(symbol: Symbol, defaultValue: Expression?)], body: [Node],
-         position: SourcePosition, usesVarargs: Bool, usesKwargs: Bool, usesCaller: Bool) {
+    init(
+        name: String, symbol: Symbol, parameters: [(symbol: Symbol, defaultValue: Expression?)], body: [Node],
+        position: SourcePosition, usesVarargs: Bool, usesKwargs: Bool, usesCaller: Bool
+    ) {
         self.name = name
         self.symbol = symbol
         self.parameters = parameters

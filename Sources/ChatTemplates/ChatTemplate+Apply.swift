@@ -37,7 +37,9 @@ extension ChatTemplate {
     /// reasoning fields aliased, special tokens then extra variables, `continue_final_message` prefill.
     ///
     /// - Throws: `.input` for an empty conversation or a misused `continueFinalMessage`; any render error.
-    public func apply(_ request: ChatRequest, options: RenderOptions = RenderOptions()) throws(ChatTemplateError) -> String {
+    public func apply(
+        _ request: ChatRequest, options: RenderOptions = RenderOptions()
+    ) throws(ChatTemplateError) -> String {
         func inputError(_ message: String) -> ChatTemplateError {
             ChatTemplateError(kind: .input, message: message, origin: origin)
         }
@@ -62,7 +64,7 @@ extension ChatTemplate {
             ("messages", .list(ListBox(messages.map(Value.init)))),
             ("tools", request.tools.map { .list(ListBox($0.map(Value.init))) } ?? .none),
             ("documents", request.documents.map { .list(ListBox($0.map(Value.init))) } ?? .none),
-            ("add_generation_prompt", .bool(request.addGenerationPrompt)),
+            ("add_generation_prompt", .bool(request.addGenerationPrompt))
         ]
         for token in request.specialTokens { values.append((token.name, .string(token.value))) }
         for variable in request.variables { values.append((variable.name, Value(variable.value))) }
@@ -81,7 +83,10 @@ extension ChatTemplate {
         if untouched { return message }
         var members = raw.filter { if case .null = $0.value { false } else { true } }
         let reasoningKeys = ["reasoning_content", "thinking", "reasoning"]
-        guard let reasoning = reasoningKeys.lazy.compactMap({ key in members.last(where: { $0.key == key })?.value }).first else {
+        guard
+            let reasoning = reasoningKeys.lazy.compactMap({ key in members.last(where: { $0.key == key })?.value })
+                .first
+        else {
             return .object(members)
         }
         if !members.contains(where: { $0.key == "thinking" }) {
@@ -89,7 +94,9 @@ extension ChatTemplate {
         }
         if let i = members.firstIndex(where: { $0.key == "reasoning_content" }) {
             members[i].value = reasoning
-            for j in members.indices.reversed() where j != i && members[j].key == "reasoning_content" { members.remove(at: j) }
+            for j in members.indices.reversed() where j != i && members[j].key == "reasoning_content" {
+                members.remove(at: j)
+            }
         } else {
             members.append((key: "reasoning_content", value: reasoning))
         }
@@ -99,7 +106,9 @@ extension ChatTemplate {
     /// The final message with the prefill marker appended to `field` (or, for list content, to the last part
     /// with `text`), and the text it was appended to.
     static func appendMarker(to message: JSONValue, field: String) -> (message: JSONValue, text: String)? {
-        guard case .object(var members) = message, let i = members.lastIndex(where: { $0.key == field }) else { return nil }
+        guard case .object(var members) = message, let i = members.lastIndex(where: { $0.key == field }) else {
+            return nil
+        }
         let marker = continueMarker + " "
         switch members[i].value {
         case .string(let text):
@@ -108,7 +117,8 @@ extension ChatTemplate {
         case .array(var parts):
             for p in parts.indices.reversed() {
                 guard case .object(var partMembers) = parts[p],
-                      let t = partMembers.lastIndex(where: { $0.key == "text" }), case .string(let text) = partMembers[t].value
+                    let t = partMembers.lastIndex(where: { $0.key == "text" }),
+                    case .string(let text) = partMembers[t].value
                 else { continue }
                 partMembers[t].value = .string(text + marker)
                 parts[p] = .object(partMembers)
@@ -121,25 +131,32 @@ extension ChatTemplate {
         }
     }
 
-    static func cutAtMarker(_ rendered: String, finalText: String, error: (String) -> ChatTemplateError) throws(ChatTemplateError) -> String {
+    static func cutAtMarker(
+        _ rendered: String, finalText: String, error: (String) -> ChatTemplateError
+    ) throws(ChatTemplateError) -> String {
         let scalars = Array(rendered.unicodeScalars)
         let marker = Array(continueMarker.unicodeScalars)
         var found: Int?
         if scalars.count >= marker.count {
-            for i in stride(from: scalars.count - marker.count, through: 0, by: -1) where scalars[i..<(i + marker.count)].elementsEqual(marker) {
+            for i in stride(from: scalars.count - marker.count, through: 0, by: -1)
+            where scalars[i..<(i + marker.count)].elementsEqual(marker) {
                 found = i
                 break
             }
         }
         guard let index = found else {
-            throw error("continue_final_message is set but the final message does not appear in the chat after applying the chat template")
+            throw error(
+                "continue_final_message is set but the final message does not appear in the chat after applying the chat template"
+            )
         }
         var kept = PythonText.string(scalars[..<index])
         let markerWithSpace = index + marker.count < scalars.count && scalars[index + marker.count] == " "
         if !markerWithSpace { kept = PythonText.strip(kept, chars: nil, leading: false, trailing: true) }
         let stripped = PythonText.strip(finalText, chars: nil, leading: true, trailing: true)
         guard PythonText.find(kept, stripped) >= 0 || stripped.isEmpty else {
-            throw error("continue_final_message is set but the final message does not appear in the chat after applying the chat template")
+            throw error(
+                "continue_final_message is set but the final message does not appear in the chat after applying the chat template"
+            )
         }
         return kept
     }

@@ -53,8 +53,9 @@ public struct ChatTemplateReport: Codable, Sendable, Equatable {
         var list: [String] = []
         if !renders { list.append("does not render: \(error ?? "unknown error")") }
         if !unknownSpecialTokens.isEmpty {
-            list.append("emits special-token text the vocabulary lacks as single tokens: "
-                + unknownSpecialTokens.joined(separator: ", "))
+            list.append(
+                "emits special-token text the vocabulary lacks as single tokens: "
+                    + unknownSpecialTokens.joined(separator: ", "))
         }
         if doubleBOS { list.append("writes the BOS token while the tokenizer also adds one (double BOS)") }
         if renders && stopTokens.isEmpty { list.append("no end-of-turn token found after an assistant message") }
@@ -71,7 +72,8 @@ public struct ChatTemplateVocabulary: Sendable {
     /// Whether encoding a prompt adds a BOS token.
     public var addsBOS: Bool
 
-    public init(specialTokens: [(name: String, value: String)], tokenCount: (@Sendable (String) -> Int)?, addsBOS: Bool) {
+    public init(specialTokens: [(name: String, value: String)], tokenCount: (@Sendable (String) -> Int)?, addsBOS: Bool)
+    {
         self.specialTokens = specialTokens
         self.tokenCount = tokenCount
         self.addsBOS = addsBOS
@@ -82,7 +84,9 @@ public struct ChatTemplateVocabulary: Sendable {
 
 extension ChatTemplate {
     /// Renders the probe conversations and reports what they show (see ``ChatTemplateReport``).
-    public func check(vocabulary: ChatTemplateVocabulary, options: RenderOptions = RenderOptions()) -> ChatTemplateReport {
+    public func check(
+        vocabulary: ChatTemplateVocabulary, options: RenderOptions = RenderOptions()
+    ) -> ChatTemplateReport {
         ChatTemplateProbe(template: self, vocabulary: vocabulary, options: options).run()
     }
 }
@@ -100,7 +104,7 @@ private struct ChatTemplateProbe {
     static let standardVariables: Set<String> = [
         "messages", "tools", "documents", "add_generation_prompt", "bos_token", "eos_token", "unk_token", "sep_token",
         "pad_token", "cls_token", "mask_token", "raise_exception", "strftime_now", "namespace", "range", "dict",
-        "cycler", "joiner", "lipsum", "loop", "true", "false", "none", "True", "False", "None",
+        "cycler", "joiner", "lipsum", "loop", "true", "false", "none", "True", "False", "None"
     ]
 
     static func message(_ role: String, _ content: String) -> JSONValue {
@@ -109,19 +113,27 @@ private struct ChatTemplateProbe {
 
     static let tool: JSONValue = .object([
         ("type", .string("function")),
-        ("function", .object([
-            ("name", .string(toolName)),
-            ("description", .string("A probe tool.")),
-            ("parameters", .object([
-                ("type", .string("object")),
-                ("properties", .object([("city", .object([("type", .string("string"))]))])),
-                ("required", .array([.string("city")])),
-            ])),
-        ])),
+        (
+            "function",
+            .object([
+                ("name", .string(toolName)),
+                ("description", .string("A probe tool.")),
+                (
+                    "parameters",
+                    .object([
+                        ("type", .string("object")),
+                        ("properties", .object([("city", .object([("type", .string("string"))]))])),
+                        ("required", .array([.string("city")]))
+                    ])
+                )
+            ])
+        )
     ])
 
-    func render(_ messages: [JSONValue], generationPrompt: Bool = false, tools: [JSONValue]? = nil,
-                specialTokens: [(name: String, value: String)]? = nil) -> Result<String, ChatTemplateError> {
+    func render(
+        _ messages: [JSONValue], generationPrompt: Bool = false, tools: [JSONValue]? = nil,
+        specialTokens: [(name: String, value: String)]? = nil
+    ) -> Result<String, ChatTemplateError> {
         var request = ChatRequest(messages: messages)
         request.addGenerationPrompt = generationPrompt
         request.tools = tools
@@ -165,13 +177,25 @@ private struct ChatTemplateProbe {
         let call: JSONValue = .object([
             ("role", .string("assistant")),
             ("content", .string("")),
-            ("tool_calls", .array([.object([
-                ("id", .string("call0probe")),
-                ("type", .string("function")),
-                ("function", .object([("name", .string(Self.toolName)), ("arguments", .object([("city", .string("Paris"))]))])),
-            ])])),
+            (
+                "tool_calls",
+                .array([
+                    .object([
+                        ("id", .string("call0probe")),
+                        ("type", .string("function")),
+                        (
+                            "function",
+                            .object([
+                                ("name", .string(Self.toolName)), ("arguments", .object([("city", .string("Paris"))]))
+                            ])
+                        )
+                    ])
+                ])
+            )
         ])
-        if let text = output([user, call], tools: [Self.tool]), let range = lastRange(of: Self.toolName, in: text, after: Self.userText) {
+        if let text = output([user, call], tools: [Self.tool]),
+            let range = lastRange(of: Self.toolName, in: text, after: Self.userText)
+        {
             outputs.append(text)
             report.supportsToolCalls = true
             let before = String(text[text.range(of: Self.userText)!.upperBound..<range.lowerBound])
@@ -186,7 +210,7 @@ private struct ChatTemplateProbe {
         // Reasoning.
         let thinking: JSONValue = .object([
             ("role", .string("assistant")), ("content", .string(Self.assistantText)),
-            ("reasoning_content", .string(Self.reasoningText)),
+            ("reasoning_content", .string(Self.reasoningText))
         ])
         let reasoningVariables: Set<String> = ["enable_thinking", "reasoning_effort", "thinking"]
         var reasoningRendered = false
@@ -197,7 +221,8 @@ private struct ChatTemplateProbe {
             report.reasoningStart = specialTokens(in: String(before)).last.map(\.text)
             report.reasoningEnd = specialTokens(in: String(after)).first.map(\.text)
         }
-        report.supportsReasoning = reasoningRendered || !reasoningVariables.isDisjoint(with: template.referencedVariables)
+        report.supportsReasoning =
+            reasoningRendered || !reasoningVariables.isDisjoint(with: template.referencedVariables)
             || template.source.contains("reasoning_content")
         if report.supportsReasoning, report.reasoningStart == nil, template.source.contains("<think>") {
             report.reasoningStart = "<think>"
@@ -210,7 +235,9 @@ private struct ChatTemplateProbe {
             outputs.append(text)
             let tail = String(text[range.upperBound...])
             if let first = specialTokens(in: tail).first { report.stopTokens.append(first.text) }
-            if let eos = vocabulary.token("eos_token"), !eos.isEmpty, tail.contains(eos), !report.stopTokens.contains(eos) {
+            if let eos = vocabulary.token("eos_token"), !eos.isEmpty, tail.contains(eos),
+                !report.stopTokens.contains(eos)
+            {
                 report.stopTokens.append(eos)
             }
         }
@@ -237,7 +264,8 @@ private struct ChatTemplateProbe {
 
         // Double BOS.
         if let bos = vocabulary.token("bos_token"), !bos.isEmpty, vocabulary.addsBOS,
-           case .success(let text) = basic, text.hasPrefix(bos) {
+            case .success(let text) = basic, text.hasPrefix(bos)
+        {
             report.doubleBOS = true
         }
 
@@ -251,19 +279,22 @@ private struct ChatTemplateProbe {
         let u = Self.message("user", Self.userText), a = Self.message("assistant", Self.assistantText)
         let u2 = Self.message("user", Self.userText2)
         guard let rU = output([u]), let rUA = output([u, a]), let rUAU = output([u, a, u2]),
-              let rUGen = output([u], generationPrompt: true)
+            let rUGen = output([u], generationPrompt: true)
         else {
             report.promptTemplateProblem = "a user/assistant/user conversation does not render"
             return
         }
         guard rUA.hasPrefix(rU), rUAU.hasPrefix(rUA), rUGen.hasPrefix(rU) else {
-            report.promptTemplateProblem = "the prompt of a conversation is not a prefix of the prompt of its continuation"
+            report.promptTemplateProblem =
+                "the prompt of a conversation is not a prefix of the prompt of its continuation"
             return
         }
         let assistantSegment = String(rUA.dropFirst(rU.count))
         let userSegment = String(rUAU.dropFirst(rUA.count))
         let generation = String(rUGen.dropFirst(rU.count))
-        guard occurrences(Self.assistantText, in: assistantSegment) == 1, occurrences(Self.userText2, in: userSegment) == 1 else {
+        guard occurrences(Self.assistantText, in: assistantSegment) == 1,
+            occurrences(Self.userText2, in: userSegment) == 1
+        else {
             report.promptTemplateProblem = "a message's text does not appear exactly once in its segment"
             return
         }
@@ -277,13 +308,16 @@ private struct ChatTemplateProbe {
         }
         let preamble = String(rU.dropLast(firstUser.count))
         var system: String?
-        if let rS = output([Self.message("system", Self.systemText), u]), rS.hasSuffix(firstUser), rS.contains(Self.systemText) {
+        if let rS = output([Self.message("system", Self.systemText), u]), rS.hasSuffix(firstUser),
+            rS.contains(Self.systemText)
+        {
             var segment = String(rS.dropLast(firstUser.count))
             // A BOS the template writes itself belongs to the preamble, not to the system turn. Whether the
             // template writes `bos_token` is asked with a sentinel: a BOS string can also be a turn marker
             // (SmolLM2's is `<|im_start|>`).
             if let bos = vocabulary.token("bos_token"), !bos.isEmpty, preamble.hasPrefix(bos), segment.hasPrefix(bos),
-               writesBOS() {
+                writesBOS()
+            {
                 segment.removeFirst(bos.count)
             }
             if occurrences(Self.systemText, in: segment) == 1 {
@@ -291,7 +325,8 @@ private struct ChatTemplateProbe {
             }
         }
         // Check: preamble + user + assistant + user rebuilds the three-message prompt.
-        let rebuilt = preamble + firstUser + assistant.replacingOccurrences(of: "{Content}", with: Self.assistantText)
+        let rebuilt =
+            preamble + firstUser + assistant.replacingOccurrences(of: "{Content}", with: Self.assistantText)
             + user.replacingOccurrences(of: "{Content}", with: Self.userText2)
         guard rebuilt == rUAU else {
             report.promptTemplateProblem = "the segments do not rebuild a three-message conversation"
@@ -313,7 +348,8 @@ private struct ChatTemplateProbe {
     func occurrences(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
 
     func lastRange(of needle: String, in text: String, after marker: String) -> Range<String.Index>? {
-        guard let m = text.range(of: marker), let r = text.range(of: needle, options: .backwards), r.lowerBound >= m.upperBound
+        guard let m = text.range(of: marker), let r = text.range(of: needle, options: .backwards),
+            r.lowerBound >= m.upperBound
         else { return nil }
         return r
     }
@@ -340,14 +376,18 @@ func specialTokens(in text: String) -> [SpecialTokenMatch] {
             let next = scalars[i + 1]
             if next == "|" || next == "｜" {
                 var j = i + 2
-                while j < scalars.count, j - i < 64, scalars[j] != next, scalars[j] != "\n", scalars[j] != "<" { j += 1 }
+                while j < scalars.count, j - i < 64, scalars[j] != next, scalars[j] != "\n", scalars[j] != "<" {
+                    j += 1
+                }
                 if j + 1 < scalars.count, scalars[j] == next, scalars[j + 1] == ">", j > i + 2 { end = j + 2 }
             } else {
                 var j = i + 1
                 if j < scalars.count, scalars[j] == "/" { j += 1 }
                 let nameStart = j
                 while j < scalars.count, j - i < 48, isNameScalar(scalars[j]) { j += 1 }
-                if j > nameStart, j < scalars.count, scalars[j] == ">", scalars[nameStart].properties.isAlphabetic || scalars[nameStart] == "_" {
+                if j > nameStart, j < scalars.count, scalars[j] == ">",
+                    scalars[nameStart].properties.isAlphabetic || scalars[nameStart] == "_"
+                {
                     end = j + 1
                 }
             }
@@ -373,8 +413,9 @@ func specialTokens(in text: String) -> [SpecialTokenMatch] {
 extension ChatTemplateReport {
     /// The report of a template that does not even parse.
     public init(failedWith error: ChatTemplateError) {
-        self.init(renders: false, error: error.description, supportsSystemRole: false, supportsTools: false,
-                  supportsToolCalls: false, supportsReasoning: false, variables: [], stopTokens: [],
-                  unknownSpecialTokens: [], doubleBOS: false, promptTemplateProblem: "the template does not parse")
+        self.init(
+            renders: false, error: error.description, supportsSystemRole: false, supportsTools: false,
+            supportsToolCalls: false, supportsReasoning: false, variables: [], stopTokens: [],
+            unknownSpecialTokens: [], doubleBOS: false, promptTemplateProblem: "the template does not parse")
     }
 }

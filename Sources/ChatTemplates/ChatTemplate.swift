@@ -32,7 +32,9 @@ public struct ChatTemplate: Sendable {
     public var referencedVariables: Set<String> { program.referencedVariables }
 
     /// Plain Jinja render with these top-level variables (in order; later wins), no preprocessing.
-    public func render(variables: [(name: String, value: JSONValue)], options: RenderOptions = RenderOptions())
+    public func render(
+        variables: [(name: String, value: JSONValue)], options: RenderOptions = RenderOptions()
+    )
         throws(ChatTemplateError) -> String
     {
         try render(values: variables.map { ($0.name, Value($0.value)) }, options: options)
@@ -102,8 +104,10 @@ public struct RenderLimits: Sendable {
     /// Nesting of statements and expressions the parser accepts (each level recurses while rendering).
     static let maxParseDepth = 100
 
-    public init(maxCallDepth: Int = 64, maxLoopIterations: Int = 1_000_000, maxOutputBytes: Int = 16 << 20,
-                maxStringBytes: Int = 16 << 20) {
+    public init(
+        maxCallDepth: Int = 64, maxLoopIterations: Int = 1_000_000, maxOutputBytes: Int = 16 << 20,
+        maxStringBytes: Int = 16 << 20
+    ) {
         self.maxCallDepth = maxCallDepth
         self.maxLoopIterations = maxLoopIterations
         self.maxOutputBytes = maxOutputBytes

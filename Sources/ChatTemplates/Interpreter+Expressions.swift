@@ -1,3 +1,5 @@
+import Foundation
+
 /// Expression evaluation: names, lookups, calls and Python's operators.
 extension Interpreter {
     func evaluate(_ expression: Expression) throws(RenderFailure) -> Value {
@@ -13,9 +15,10 @@ extension Interpreter {
         case .slice(let base, let start, let stop, let step, let position):
             let value = try evaluate(base)
             if case .undefined(let reason) = value { throw reason.failure.at(position) }
-            return try slice(value, start: try start.map { e throws(RenderFailure) in try evaluate(e) },
-                             stop: try stop.map { e throws(RenderFailure) in try evaluate(e) },
-                             step: try step.map { e throws(RenderFailure) in try evaluate(e) }, at: position)
+            return try slice(
+                value, start: try start.map { e throws(RenderFailure) in try evaluate(e) },
+                stop: try stop.map { e throws(RenderFailure) in try evaluate(e) },
+                step: try step.map { e throws(RenderFailure) in try evaluate(e) }, at: position)
         case .call(let callee, let argumentExpressions, let position):
             if case .attribute(let base, let name, let attributePosition) = callee {
                 let receiver = try evaluate(base)
@@ -110,7 +113,9 @@ extension Interpreter {
                     throw RenderFailure(.type, "argument after ** must be a mapping", at: statementPosition)
                 }
                 for i in 0..<dict.count {
-                    guard let key = dict.keys[i].stringValue else { throw RenderFailure(.type, "keywords must be strings") }
+                    guard let key = dict.keys[i].stringValue else {
+                        throw RenderFailure(.type, "keywords must be strings")
+                    }
                     arguments.keywords.append((key, dict.values[i]))
                 }
             }
@@ -135,7 +140,8 @@ extension Interpreter {
             var isNamespace = false
             if case .namespace = value { isNamespace = true }
             if name.hasPrefix("__") || isNamespace {
-                return .undefined(UndefinedReason(.unsafe("access to attribute '\(name)' of '\(value.typeName)' object is unsafe.")))
+                return .undefined(
+                    UndefinedReason(.unsafe("access to attribute '\(name)' of '\(value.typeName)' object is unsafe.")))
             }
         }
         switch value {
@@ -149,7 +155,9 @@ extension Interpreter {
             if Interpreter.isStringMethod(name) { return methodValue(value, name) }
             return .undefined(UndefinedReason(.missingAttribute(owner: "str object", name: name)))
         case .list(let box):
-            if box.kind == .list || box.kind == .tuple, Interpreter.isListMethod(name) { return methodValue(value, name) }
+            if box.kind == .list || box.kind == .tuple, Interpreter.isListMethod(name) {
+                return methodValue(value, name)
+            }
             return .undefined(UndefinedReason(.missingAttribute(owner: "\(value.typeName) object", name: name)))
         case .namespace(let ns):
             return ns.get(name) ?? .undefined(UndefinedReason(.missingAttribute(owner: "Namespace object", name: name)))
@@ -168,7 +176,8 @@ extension Interpreter {
 
     private func methodValue(_ receiver: Value, _ name: String) -> Value {
         if Interpreter.isMutatingMethod(name) {
-            return .undefined(UndefinedReason(.unsafe("access to attribute '\(name)' of '\(receiver.typeName)' object is unsafe.")))
+            return .undefined(
+                UndefinedReason(.unsafe("access to attribute '\(name)' of '\(receiver.typeName)' object is unsafe.")))
         }
         return .callable(Callable(.method(receiver: receiver, name: name)))
     }
@@ -202,15 +211,19 @@ extension Interpreter {
             break
         }
         if let name = key.stringValue { return try attribute(of: value, name, at: position) }
-        return .undefined(UndefinedReason(.missingItem(owner: "\(value.typeName) object", key: (try? key.pythonString()) ?? "?")))
+        return .undefined(
+            UndefinedReason(.missingItem(owner: "\(value.typeName) object", key: (try? key.pythonString()) ?? "?")))
     }
 
-    func slice(_ value: Value, start: Value?, stop: Value?, step: Value?, at position: SourcePosition) throws(RenderFailure) -> Value {
+    func slice(
+        _ value: Value, start: Value?, stop: Value?, step: Value?, at position: SourcePosition
+    ) throws(RenderFailure) -> Value {
         func bound(_ v: Value?) throws(RenderFailure) -> Int? {
             guard let v else { return nil }
             if case .none = v { return nil }
             guard let i = v.integerIndex else {
-                throw RenderFailure(.type, "slice indices must be integers or None or have an __index__ method", at: position)
+                throw RenderFailure(
+                    .type, "slice indices must be integers or None or have an __index__ method", at: position)
             }
             return i
         }
@@ -235,7 +248,9 @@ extension Interpreter {
             let items = box.items
             if stepValue == 1 {
                 let picked = indices(count: items.count)
-                guard let first = picked.first, let last = picked.last else { return .list(ListBox([], kind: box.kind)) }
+                guard let first = picked.first, let last = picked.last else {
+                    return .list(ListBox([], kind: box.kind))
+                }
                 return .list(ListBox(Array(items[first...last]), kind: box.kind))
             }
             return .list(ListBox(indices(count: items.count).map { items[$0] }, kind: box.kind))
@@ -265,7 +280,9 @@ extension Interpreter {
         case .undefined(let reason):
             throw reason.failure.at(position)
         case .object(let object):
-            if let result = try object.call(method: "__call__", arguments: arguments, interpreter: self) { return result }
+            if let result = try object.call(method: "__call__", arguments: arguments, interpreter: self) {
+                return result
+            }
             throw RenderFailure(.type, "'\(function.typeName)' object is not callable", at: position)
         default:
             throw RenderFailure(.type, "'\(function.typeName)' object is not callable", at: position)
@@ -274,11 +291,15 @@ extension Interpreter {
 
     // MARK: - Operators
 
-    func binary(_ op: BinaryOperator, _ left: Value, _ right: Value, at position: SourcePosition) throws(RenderFailure) -> Value {
+    func binary(
+        _ op: BinaryOperator, _ left: Value, _ right: Value, at position: SourcePosition
+    ) throws(RenderFailure) -> Value {
         if case .undefined(let reason) = left { throw reason.failure.at(position) }
         if case .undefined(let reason) = right { throw reason.failure.at(position) }
         func unsupported() -> RenderFailure {
-            RenderFailure(.type, "unsupported operand type(s) for \(op.rawValue): '\(left.typeName)' and '\(right.typeName)'", at: position)
+            RenderFailure(
+                .type, "unsupported operand type(s) for \(op.rawValue): '\(left.typeName)' and '\(right.typeName)'",
+                at: position)
         }
         if let a = left.numericValue, let b = right.numericValue {
             return try arithmetic(op, a, b, at: position)
@@ -301,7 +322,9 @@ extension Interpreter {
             case (.string, _), (.markup, _):
                 throw RenderFailure(.type, "can only concatenate str (not \"\(right.typeName)\") to str", at: position)
             case (.list(let a), _) where a.kind == .list || a.kind == .tuple:
-                throw RenderFailure(.type, "can only concatenate \(left.typeName) (not \"\(right.typeName)\") to \(left.typeName)", at: position)
+                throw RenderFailure(
+                    .type, "can only concatenate \(left.typeName) (not \"\(right.typeName)\") to \(left.typeName)",
+                    at: position)
             default:
                 throw unsupported()
             }
@@ -309,9 +332,14 @@ extension Interpreter {
             var sequence = left
             var countValue = right
             if left.numericValue != nil { (sequence, countValue) = (right, left) }
-            guard case .int(let raw)? = countValue.numericValue.map({ n -> Value in if case .int(let i) = n { .int(i) } else { .none } }) else {
+            guard
+                case .int(let raw)? = countValue.numericValue.map({ n -> Value in
+                    if case .int(let i) = n { .int(i) } else { .none }
+                })
+            else {
                 if sequence.stringValue != nil || { if case .list = sequence { true } else { false } }() {
-                    throw RenderFailure(.type, "can't multiply sequence by non-int of type '\(countValue.typeName)'", at: position)
+                    throw RenderFailure(
+                        .type, "can't multiply sequence by non-int of type '\(countValue.typeName)'", at: position)
                 }
                 throw unsupported()
             }
@@ -347,7 +375,9 @@ extension Interpreter {
         }
     }
 
-    private func arithmetic(_ op: BinaryOperator, _ a: Number, _ b: Number, at position: SourcePosition) throws(RenderFailure) -> Value {
+    private func arithmetic(
+        _ op: BinaryOperator, _ a: Number, _ b: Number, at position: SourcePosition
+    ) throws(RenderFailure) -> Value {
         func overflow() -> RenderFailure { RenderFailure(.limit, "integer overflow", at: position) }
         if case .int(let x) = a, case .int(let y) = b {
             switch op {
@@ -419,7 +449,9 @@ extension Interpreter {
         }
     }
 
-    func compare(_ op: CompareOperator, _ left: Value, _ right: Value, at position: SourcePosition) throws(RenderFailure) -> Bool {
+    func compare(
+        _ op: CompareOperator, _ left: Value, _ right: Value, at position: SourcePosition
+    ) throws(RenderFailure) -> Bool {
         do {
             switch op {
             case .equal: return pythonEquals(left, right)
@@ -476,5 +508,3 @@ extension Value {
         }
     }
 }
-
-import Foundation

@@ -16,10 +16,15 @@ extension Interpreter {
             throw RenderFailure(.unknownFilter, "No filter named '\(call.name)' found.", at: call.position)
         }
         let arguments = try evaluateArguments(call.arguments)
+        return try at(call.position) { () throws(RenderFailure) in try applyFilter(filter, to: value, arguments) }
+    }
+
+    /// Runs `body`; a failure it throws without a position gets `position`.
+    func at<T>(_ position: SourcePosition, _ body: () throws(RenderFailure) -> T) throws(RenderFailure) -> T {
         do {
-            return try applyFilter(filter, to: value, arguments)
+            return try body()
         } catch {
-            throw error.at(call.position)
+            throw error.at(position)
         }
     }
 
@@ -37,8 +42,10 @@ extension Interpreter {
             if case .markup = value { return value }
             return .string(try value.pythonString())
         case .trim:
-            let chars = argument(0, "chars").flatMap { v -> String? in if case .none = v { nil } else { v.stringValue } }
-            return sameKind(value, PythonText.strip(try value.pythonString(), chars: chars, leading: true, trailing: true))
+            let chars = argument(0, "chars").flatMap { v -> String? in if case .none = v { nil } else { v.stringValue }
+            }
+            return sameKind(
+                value, PythonText.strip(try value.pythonString(), chars: chars, leading: true, trailing: true))
         case .upper: return sameKind(value, PythonText.upper(try value.pythonString()))
         case .lower: return sameKind(value, PythonText.lower(try value.pythonString()))
         case .title: return sameKind(value, PythonText.titleFilter(try value.pythonString()))
@@ -66,13 +73,16 @@ extension Interpreter {
             return .list(ListBox(try iterate(value)))
         case .items:
             if value.isUndefined { return .list(ListBox([], kind: .generator)) }
-            guard case .dict(let dict) = value else { throw RenderFailure(.type, "Can only get item pairs from a mapping.") }
+            guard case .dict(let dict) = value else {
+                throw RenderFailure(.type, "Can only get item pairs from a mapping.")
+            }
             return .list(ListBox(dictPairs(dict), kind: .generator))
         case .first:
             if case .list(let box) = value, box.kind != .generator {
                 return box.items.first ?? .undefined(UndefinedReason(.message("No first item, sequence was empty.")))
             }
-            return try iterate(value).first ?? .undefined(UndefinedReason(.message("No first item, sequence was empty.")))
+            return try iterate(value).first
+                ?? .undefined(UndefinedReason(.message("No first item, sequence was empty.")))
         case .last:
             if case .list(let box) = value, box.kind == .generator {
                 throw RenderFailure(.type, "'generator' object is not reversible")
@@ -84,14 +94,17 @@ extension Interpreter {
             guard let old = argument(0, "old"), let new = argument(1, "new") else {
                 throw RenderFailure(.type, "do_replace() missing required arguments")
             }
-            let count = argument(2, "count").flatMap { v -> Int? in if case .none = v { nil } else { v.integerIndex } } ?? -1
-            let result = PythonText.replace(try value.pythonString(), try old.pythonString(), try new.pythonString(), count: count)
+            let count =
+                argument(2, "count").flatMap { v -> Int? in if case .none = v { nil } else { v.integerIndex } } ?? -1
+            let result = PythonText.replace(
+                try value.pythonString(), try old.pythonString(), try new.pythonString(), count: count)
             try checkStringSize(result.utf8.count, at: nil)
             return sameKind(value, result)
         case .indent:
             return try indent(value, arguments)
         case .int:
-            return intFilter(value, default: argument(0, "default") ?? .int(0), base: argument(1, "base")?.integerIndex ?? 10)
+            return intFilter(
+                value, default: argument(0, "default") ?? .int(0), base: argument(1, "base")?.integerIndex ?? 10)
         case .float:
             return floatFilter(value, default: argument(0, "default") ?? .double(0))
         case .abs:
@@ -102,8 +115,9 @@ extension Interpreter {
             default: throw RenderFailure(.type, "bad operand type for abs(): '\(value.typeName)'")
             }
         case .round:
-            return try roundFilter(value, precision: argument(0, "precision")?.integerIndex ?? 0,
-                                   method: (argument(1, "method")?.stringValue) ?? "common")
+            return try roundFilter(
+                value, precision: argument(0, "precision")?.integerIndex ?? 0,
+                method: (argument(1, "method")?.stringValue) ?? "common")
         case .center:
             let width = argument(0, "width")?.integerIndex ?? 80
             try checkStringSize(width, at: nil)
@@ -130,10 +144,14 @@ extension Interpreter {
         case .map:
             return try mapFilter(value, arguments)
         case .dictsort:
-            guard case .dict(let dict) = value else { throw RenderFailure(.type, "You can only sort by either \"key\" or \"value\"") }
+            guard case .dict(let dict) = value else {
+                throw RenderFailure(.type, "You can only sort by either \"key\" or \"value\"")
+            }
             let caseSensitive = flag(0, "case_sensitive")
             let by = argument(1, "by")?.stringValue ?? "key"
-            guard by == "key" || by == "value" else { throw RenderFailure(.type, "You can only sort by either \"key\" or \"value\"") }
+            guard by == "key" || by == "value" else {
+                throw RenderFailure(.type, "You can only sort by either \"key\" or \"value\"")
+            }
             let pairs = dictPairs(dict)
             let sorted = try sortValues(pairs, reverse: flag(2, "reverse")) { pair throws(RenderFailure) in
                 guard case .list(let box) = pair else { return pair }
@@ -206,7 +224,8 @@ extension Interpreter {
                 }
             }
             if !currentBatch.isEmpty {
-                if let fill, case .none = fill {} else if let fill {
+                if let fill, case .none = fill {
+                } else if let fill {
                     while currentBatch.count < size { currentBatch.append(fill) }
                 }
                 batches.append(.list(ListBox(currentBatch)))
@@ -214,18 +233,23 @@ extension Interpreter {
             return .list(ListBox(batches, kind: .generator))
         case .format:
             let format = try value.pythonString()
-            let values: Value = arguments.keywords.isEmpty
+            let values: Value =
+                arguments.keywords.isEmpty
                 ? .list(ListBox(arguments.positional, kind: .tuple))
-                : .dict({ () -> DictBox in
-                    var d = DictBuilder()
-                    for k in arguments.keywords { try? d.set(.string(k.name), k.value) }
-                    return DictBox(d)
-                }())
+                : .dict(
+                    { () -> DictBox in
+                        var d = DictBuilder()
+                        for k in arguments.keywords { try? d.set(.string(k.name), k.value) }
+                        return DictBox(d)
+                    }())
             return .string(try percentFormat(format, values, at: statementPosition))
         case .groupby:
-            guard let attribute = argument(0, "attribute") else { throw RenderFailure(.type, "groupby() needs an attribute") }
+            guard let attribute = argument(0, "attribute") else {
+                throw RenderFailure(.type, "groupby() needs an attribute")
+            }
             let items = try iterate(value)
-            let sorted = try sortValues(items, reverse: false) { v throws(RenderFailure) in try lookupPath(v, attribute) }
+            let sorted = try sortValues(items, reverse: false) { v throws(RenderFailure) in try lookupPath(v, attribute)
+            }
             var groups: [Value] = []
             var groupKey: Value?
             var members: [Value] = []
@@ -269,7 +293,9 @@ extension Interpreter {
     }
 
     /// A stable sort by a derived key (Python's `sorted(key=...)`).
-    func sortValues(_ items: [Value], reverse: Bool, key: (Value) throws(RenderFailure) -> Value) throws(RenderFailure) -> [Value] {
+    func sortValues(
+        _ items: [Value], reverse: Bool, key: (Value) throws(RenderFailure) -> Value
+    ) throws(RenderFailure) -> [Value] {
         var keyed: [(key: Value, value: Value, index: Int)] = []
         for (i, item) in items.enumerated() { keyed.append((try key(item), item, i)) }
         var failure: RenderFailure?
@@ -299,7 +325,9 @@ extension Interpreter {
         return current
     }
 
-    private func selectFilter(_ value: Value, _ arguments: Arguments, reject: Bool, byAttribute: Bool) throws(RenderFailure) -> Value {
+    private func selectFilter(
+        _ value: Value, _ arguments: Arguments, reject: Bool, byAttribute: Bool
+    ) throws(RenderFailure) -> Value {
         // jinja2 checks `if value:` before anything else, so `none|selectattr(...)` is simply empty.
         guard value.isTruthy else { return .list(ListBox([], kind: .generator)) }
         var positional = arguments.positional
@@ -312,7 +340,9 @@ extension Interpreter {
         if !positional.isEmpty { testName = try positional.removeFirst().pythonString() }
         let test: TestName?
         if let testName {
-            guard let t = TestName(rawValue: testName) else { throw RenderFailure(.unknownTest, "No test named '\(testName)'.") }
+            guard let t = TestName(rawValue: testName) else {
+                throw RenderFailure(.unknownTest, "No test named '\(testName)'.")
+            }
             test = t
         } else {
             test = nil
@@ -321,7 +351,9 @@ extension Interpreter {
         var result: [Value] = []
         for item in try iterate(value) {
             let subject = attribute != nil ? try lookupPath(item, attribute!) : item
-            let passed = try test.map { t throws(RenderFailure) in try applyTest(t, to: subject, testArguments) } ?? subject.isTruthy
+            let passed =
+                try test.map { t throws(RenderFailure) in try applyTest(t, to: subject, testArguments) }
+                ?? subject.isTruthy
             if passed != reject { result.append(item) }
         }
         return .list(ListBox(result, kind: .generator))
@@ -339,9 +371,13 @@ extension Interpreter {
             }
             return .list(ListBox(result, kind: .generator))
         }
-        guard let nameValue = arguments.positional.first else { throw RenderFailure(.type, "map requires a filter argument") }
+        guard let nameValue = arguments.positional.first else {
+            throw RenderFailure(.type, "map requires a filter argument")
+        }
         let name = try nameValue.pythonString()
-        guard let filter = Filter(rawValue: name) else { throw RenderFailure(.unknownFilter, "No filter named '\(name)'.") }
+        guard let filter = Filter(rawValue: name) else {
+            throw RenderFailure(.unknownFilter, "No filter named '\(name)'.")
+        }
         let rest = Arguments(positional: Array(arguments.positional.dropFirst()), keywords: arguments.keywords)
         var result: [Value] = []
         for item in items { result.append(try applyFilter(filter, to: item, rest)) }
@@ -384,13 +420,18 @@ extension Interpreter {
             guard d.isFinite, let i = Int(exactly: d.rounded(.towardZero)) else { return fallback }
             return .int(i)
         case .string(let s), .markup(let s):
-            let trimmed = PythonText.strip(s, chars: nil, leading: true, trailing: true).replacingOccurrences(of: "_", with: "")
+            let trimmed = PythonText.strip(s, chars: nil, leading: true, trailing: true).replacingOccurrences(
+                of: "_", with: "")
             var digits = Substring(trimmed)
             var negative = false
-            if digits.first == "+" || digits.first == "-" { negative = digits.first == "-"; digits = digits.dropFirst() }
+            if digits.first == "+" || digits.first == "-" {
+                negative = digits.first == "-"; digits = digits.dropFirst()
+            }
             var radix = base
             let lowered = digits.lowercased()
-            if base == 16 && lowered.hasPrefix("0x") || base == 8 && lowered.hasPrefix("0o") || base == 2 && lowered.hasPrefix("0b") {
+            if base == 16 && lowered.hasPrefix("0x") || base == 8 && lowered.hasPrefix("0o")
+                || base == 2 && lowered.hasPrefix("0b")
+            {
                 digits = digits.dropFirst(2)
             } else if base == 0 {
                 radix = 10
@@ -417,7 +458,8 @@ extension Interpreter {
             default: break
             }
             guard trimmed.utf8.allSatisfy({ $0 < 0x80 && $0 != UInt8(ascii: "x") && $0 != UInt8(ascii: "X") }),
-                  let d = Double(trimmed.replacingOccurrences(of: "_", with: "")) else { return fallback }
+                let d = Double(trimmed.replacingOccurrences(of: "_", with: ""))
+            else { return fallback }
             return .double(d)
         default:
             return fallback
@@ -425,7 +467,9 @@ extension Interpreter {
     }
 
     private func roundFilter(_ value: Value, precision: Int, method: String) throws(RenderFailure) -> Value {
-        guard let number = value.numericValue else { throw RenderFailure(.type, "type \(value.typeName) doesn't define __round__ method") }
+        guard let number = value.numericValue else {
+            throw RenderFailure(.type, "type \(value.typeName) doesn't define __round__ method")
+        }
         let x = number.asDouble
         let scale = pow(10.0, Double(precision))
         switch method {

@@ -12,13 +12,16 @@ extension Interpreter {
     /// jinja2's sandbox refuses ranges longer than this (`MAX_RANGE`).
     static let maxRange = 100_000
 
-    func callGlobal(_ function: GlobalFunction, _ arguments: Arguments, at position: SourcePosition) throws(RenderFailure) -> Value {
+    func callGlobal(
+        _ function: GlobalFunction, _ arguments: Arguments, at position: SourcePosition
+    ) throws(RenderFailure) -> Value {
         switch function {
         case .range:
             var bounds: [Int] = []
             for v in arguments.positional {
                 guard let n = v.integerIndex else {
-                    throw RenderFailure(.type, "'\(v.typeName)' object cannot be interpreted as an integer", at: position)
+                    throw RenderFailure(
+                        .type, "'\(v.typeName)' object cannot be interpreted as an integer", at: position)
                 }
                 bounds.append(n)
             }
@@ -37,7 +40,9 @@ extension Interpreter {
                 length = start > stop ? Int((Double(start) - Double(stop) - 1) / Double(-step)) + 1 : 0
             }
             guard length <= Interpreter.maxRange else {
-                throw RenderFailure(.limit, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (\(Interpreter.maxRange)).", at: position)
+                throw RenderFailure(
+                    .limit, "Range too big. The sandbox blocks ranges larger than MAX_RANGE (\(Interpreter.maxRange)).",
+                    at: position)
             }
             var items: [Value] = []
             items.reserveCapacity(length)
@@ -50,7 +55,9 @@ extension Interpreter {
         case .namespace:
             let ns = NamespaceBox()
             for v in arguments.positional {
-                guard case .dict(let d) = v else { throw RenderFailure(.type, "namespace() positional argument must be a mapping", at: position) }
+                guard case .dict(let d) = v else {
+                    throw RenderFailure(.type, "namespace() positional argument must be a mapping", at: position)
+                }
                 for i in 0..<d.count {
                     guard let key = d.keys[i].stringValue else { continue }
                     try setNamespace(ns, key, d.values[i], at: position)
@@ -66,7 +73,11 @@ extension Interpreter {
                 } else {
                     for pair in try iterate(v) {
                         let parts = try iterate(pair)
-                        guard parts.count == 2 else { throw RenderFailure(.type, "dictionary update sequence element has length \(parts.count); 2 is required", at: position) }
+                        guard parts.count == 2 else {
+                            throw RenderFailure(
+                                .type, "dictionary update sequence element has length \(parts.count); 2 is required",
+                                at: position)
+                        }
                         try d.set(parts[0], parts[1])
                     }
                 }
@@ -90,7 +101,9 @@ extension Interpreter {
         }
     }
 
-    private func setNamespace(_ ns: NamespaceBox, _ name: String, _ value: Value, at position: SourcePosition) throws(RenderFailure) {
+    private func setNamespace(
+        _ ns: NamespaceBox, _ name: String, _ value: Value, at position: SourcePosition
+    ) throws(RenderFailure) {
         guard !name.hasPrefix("_") else {
             throw RenderFailure(.security, "namespace attribute names may not start with '_': '\(name)'", at: position)
         }
@@ -148,14 +161,17 @@ final class Joiner: TemplateObject {
 
 /// C-locale `strftime`, for `strftime_now`.
 enum Strftime {
-    static let months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
-                         "October", "November", "December"]
+    static let months = [
+        "January", "February", "March", "April", "May", "June", "July", "August", "September",
+        "October", "November", "December"
+    ]
     static let weekdays = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 
     static func format(_ format: String, date: Date, timeZone: TimeZone) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = timeZone
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .weekday, .nanosecond], from: date)
+        let c = calendar.dateComponents(
+            [.year, .month, .day, .hour, .minute, .second, .weekday, .nanosecond], from: date)
         let year = c.year ?? 1970, month = c.month ?? 1, day = c.day ?? 1
         let hour = c.hour ?? 0, minute = c.minute ?? 0, second = c.second ?? 0
         let weekday = (c.weekday ?? 1) - 1

@@ -7,7 +7,8 @@ extension Interpreter {
     // comparing a few short strings is cheaper than hashing one.
     static func isDictMethod(_ name: String) -> Bool {
         switch name {
-        case "items", "keys", "values", "get", "copy", "pop", "popitem", "setdefault", "update", "clear", "fromkeys": true
+        case "items", "keys", "values", "get", "copy", "pop", "popitem", "setdefault", "update", "clear", "fromkeys":
+            true
         default: false
         }
     }
@@ -21,8 +22,10 @@ extension Interpreter {
 
     static func isMutatingMethod(_ name: String) -> Bool {
         switch name {
-        case "append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear", "update", "setdefault", "popitem",
-            "add", "discard": true
+        case "append", "extend", "insert", "pop", "remove", "sort", "reverse", "clear", "update", "setdefault",
+            "popitem",
+            "add", "discard":
+            true
         default: false
         }
     }
@@ -34,12 +37,14 @@ extension Interpreter {
         "lower", "title", "capitalize", "casefold", "swapcase", "find", "rfind", "index", "rindex", "count", "join",
         "isdigit", "isdecimal", "isnumeric", "isalpha", "isalnum", "isspace", "isupper", "islower", "istitle",
         "zfill", "center", "ljust", "rjust", "format", "partition", "rpartition", "removeprefix", "removesuffix",
-        "encode", "expandtabs", "format_map", "isidentifier", "isprintable", "isascii", "translate", "maketrans",
+        "encode", "expandtabs", "format_map", "isidentifier", "isprintable", "isascii", "translate", "maketrans"
     ]
 
     /// Calls `receiver.name(arguments)` when that is a method of the receiver's type; nil otherwise (then the
     /// attribute, e.g. a dict key holding a macro, is looked up and called).
-    func callMethod(on receiver: Value, _ name: String, _ arguments: Arguments, at position: SourcePosition) throws(RenderFailure) -> Value? {
+    func callMethod(
+        on receiver: Value, _ name: String, _ arguments: Arguments, at position: SourcePosition
+    ) throws(RenderFailure) -> Value? {
         do throws(RenderFailure) {
             switch receiver {
             case .string(let s), .markup(let s):
@@ -69,13 +74,17 @@ extension Interpreter {
         RenderFailure(.security, "access to attribute '\(name)' of '\(receiver.typeName)' object is unsafe.")
     }
 
-    private func dictMethod(_ dict: DictBox, _ receiver: Value, _ name: String, _ arguments: Arguments) throws(RenderFailure) -> Value {
+    private func dictMethod(
+        _ dict: DictBox, _ receiver: Value, _ name: String, _ arguments: Arguments
+    ) throws(RenderFailure) -> Value {
         switch name {
         case "items": return .list(ListBox(dictPairs(dict), kind: .dictItems))
         case "keys": return .list(ListBox(dict.keys, kind: .dictKeys))
         case "values": return .list(ListBox(dict.values, kind: .dictValues))
         case "get":
-            guard let key = arguments.positional.first else { throw RenderFailure(.type, "get expected at least 1 argument, got 0") }
+            guard let key = arguments.positional.first else {
+                throw RenderFailure(.type, "get expected at least 1 argument, got 0")
+            }
             return try dict.value(for: key) ?? (arguments.positional.count > 1 ? arguments.positional[1] : .none)
         case "copy":
             return .dict(DictBox(DictBuilder(keys: dict.keys, values: dict.values)))
@@ -84,13 +93,19 @@ extension Interpreter {
         }
     }
 
-    private func listMethod(_ box: ListBox, _ receiver: Value, _ name: String, _ arguments: Arguments) throws(RenderFailure) -> Value {
+    private func listMethod(
+        _ box: ListBox, _ receiver: Value, _ name: String, _ arguments: Arguments
+    ) throws(RenderFailure) -> Value {
         switch name {
         case "count":
-            guard let needle = arguments.positional.first else { throw RenderFailure(.type, "count() takes exactly one argument (0 given)") }
+            guard let needle = arguments.positional.first else {
+                throw RenderFailure(.type, "count() takes exactly one argument (0 given)")
+            }
             return .int(box.items.filter { pythonEquals($0, needle) }.count)
         case "index":
-            guard let needle = arguments.positional.first else { throw RenderFailure(.type, "index expected at least 1 argument, got 0") }
+            guard let needle = arguments.positional.first else {
+                throw RenderFailure(.type, "index expected at least 1 argument, got 0")
+            }
             guard let i = box.items.firstIndex(where: { pythonEquals($0, needle) }) else {
                 throw RenderFailure(.type, "\((try? needle.pythonRepr()) ?? "value") is not in list")
             }
@@ -113,7 +128,8 @@ extension Interpreter {
         }
         func required(_ i: Int, _ key: String) throws(RenderFailure) -> String {
             guard let v = arguments.value(i, key) else {
-                throw RenderFailure(.type, "\(name)() takes at least \(i + 1) argument(s) (\(arguments.positional.count) given)")
+                throw RenderFailure(
+                    .type, "\(name)() takes at least \(i + 1) argument(s) (\(arguments.positional.count) given)")
             }
             guard let s = v.stringValue else {
                 throw RenderFailure(.type, "\(name)() argument \(i + 1) must be str, not \(v.typeName)")
@@ -123,14 +139,21 @@ extension Interpreter {
         func integer(_ i: Int, _ key: String, _ fallback: Int) throws(RenderFailure) -> Int {
             guard let v = arguments.value(i, key) else { return fallback }
             if case .none = v { return fallback }
-            guard let n = v.integerIndex else { throw RenderFailure(.type, "'\(v.typeName)' object cannot be interpreted as an integer") }
+            guard let n = v.integerIndex else {
+                throw RenderFailure(.type, "'\(v.typeName)' object cannot be interpreted as an integer")
+            }
             return n
         }
         func strings(_ values: [String]) -> Value { .list(ListBox(values.map { .string($0) })) }
         switch name {
-        case "split": return strings(try PythonText.split(s, separator: try text(0, "sep"), maxSplit: try integer(1, "maxsplit", -1)))
-        case "rsplit": return strings(try PythonText.rsplit(s, separator: try text(0, "sep"), maxSplit: try integer(1, "maxsplit", -1)))
-        case "splitlines": return strings(PythonText.splitLines(s, keepEnds: arguments.value(0, "keepends")?.isTruthy ?? false))
+        case "split":
+            return strings(
+                try PythonText.split(s, separator: try text(0, "sep"), maxSplit: try integer(1, "maxsplit", -1)))
+        case "rsplit":
+            return strings(
+                try PythonText.rsplit(s, separator: try text(0, "sep"), maxSplit: try integer(1, "maxsplit", -1)))
+        case "splitlines":
+            return strings(PythonText.splitLines(s, keepEnds: arguments.value(0, "keepends")?.isTruthy ?? false))
         case "strip": return .string(PythonText.strip(s, chars: try text(0, "chars"), leading: true, trailing: true))
         case "lstrip": return .string(PythonText.strip(s, chars: try text(0, "chars"), leading: true, trailing: false))
         case "rstrip": return .string(PythonText.strip(s, chars: try text(0, "chars"), leading: false, trailing: true))
@@ -143,11 +166,14 @@ extension Interpreter {
                 candidates = [p]
             } else if case .list(let box) = prefixValue, box.kind == .tuple {
                 for item in box.items {
-                    guard let p = item.stringValue else { throw RenderFailure(.type, "tuple for \(name) must only contain str, not \(item.typeName)") }
+                    guard let p = item.stringValue else {
+                        throw RenderFailure(.type, "tuple for \(name) must only contain str, not \(item.typeName)")
+                    }
                     candidates.append(p)
                 }
             } else {
-                throw RenderFailure(.type, "\(name) first arg must be str or a tuple of str, not \(prefixValue.typeName)")
+                throw RenderFailure(
+                    .type, "\(name) first arg must be str or a tuple of str, not \(prefixValue.typeName)")
             }
             var subject = Array(s.unicodeScalars)
             if arguments.positional.count > 1 {
@@ -159,11 +185,14 @@ extension Interpreter {
             }
             for candidate in candidates {
                 let c = Array(candidate.unicodeScalars)
-                if name == "startswith" ? subject.starts(with: c) : subject.reversed().starts(with: c.reversed()) { return .bool(true) }
+                if name == "startswith" ? subject.starts(with: c) : subject.reversed().starts(with: c.reversed()) {
+                    return .bool(true)
+                }
             }
             return .bool(false)
         case "replace":
-            let result = PythonText.replace(s, try required(0, "old"), try required(1, "new"), count: try integer(2, "count", -1))
+            let result = PythonText.replace(
+                s, try required(0, "old"), try required(1, "new"), count: try integer(2, "count", -1))
             try checkStringSize(result.utf8.count, at: nil)
             return .string(result)
         case "upper": return .string(PythonText.upper(s))
@@ -173,10 +202,13 @@ extension Interpreter {
         case "swapcase":
             var out = ""
             for c in s.unicodeScalars {
-                out += c.properties.isUppercase ? c.properties.lowercaseMapping : c.properties.isLowercase ? c.properties.uppercaseMapping : String(c)
+                out +=
+                    c.properties.isUppercase
+                    ? c.properties.lowercaseMapping
+                    : c.properties.isLowercase ? c.properties.uppercaseMapping : String(c)
             }
             return .string(out)
-        case "find", "index": 
+        case "find", "index":
             let i = PythonText.find(s, try required(0, "sub"))
             if i < 0 && name == "index" { throw RenderFailure(.type, "substring not found") }
             return .int(i)
@@ -186,7 +218,9 @@ extension Interpreter {
             return .int(i)
         case "count": return .int(PythonText.count(s, try required(0, "sub")))
         case "join":
-            guard let iterable = arguments.positional.first else { throw RenderFailure(.type, "join() takes exactly one argument (0 given)") }
+            guard let iterable = arguments.positional.first else {
+                throw RenderFailure(.type, "join() takes exactly one argument (0 given)")
+            }
             var out = ""
             for (i, item) in try iterate(iterable).enumerated() {
                 guard let part = item.stringValue else {
@@ -201,11 +235,14 @@ extension Interpreter {
             return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.numericType != nil })
         case "isalpha": return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic })
         case "isalnum":
-            return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil })
+            return .bool(
+                !s.isEmpty
+                    && s.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || $0.properties.numericType != nil })
         case "isspace": return .bool(!s.isEmpty && s.unicodeScalars.allSatisfy(PythonText.isWhitespace))
         case "isupper": return .bool(PythonText.isUpper(s))
         case "islower": return .bool(PythonText.isLower(s))
-        case "istitle": return .bool(!s.isEmpty && PythonText.title(s) == s && s.unicodeScalars.contains { $0.properties.isCased })
+        case "istitle":
+            return .bool(!s.isEmpty && PythonText.title(s) == s && s.unicodeScalars.contains { $0.properties.isCased })
         case "isascii": return .bool(s.unicodeScalars.allSatisfy(\.isASCII))
         case "isprintable": return .bool(s.unicodeScalars.allSatisfy(PythonText.isPrintable))
         case "isidentifier":
@@ -245,12 +282,16 @@ extension Interpreter {
             return .list(ListBox(parts.map { .string($0) }, kind: .tuple))
         case "removeprefix":
             let p = try required(0, "prefix")
-            return .string(s.unicodeScalars.starts(with: p.unicodeScalars) ? PythonText.string(s.unicodeScalars.dropFirst(p.unicodeScalars.count)) : s)
+            return .string(
+                s.unicodeScalars.starts(with: p.unicodeScalars)
+                    ? PythonText.string(s.unicodeScalars.dropFirst(p.unicodeScalars.count)) : s)
         case "removesuffix":
             let p = try required(0, "suffix")
             let chars = Array(s.unicodeScalars)
             let suffix = Array(p.unicodeScalars)
-            return .string(!suffix.isEmpty && chars.reversed().starts(with: suffix.reversed()) ? PythonText.string(chars.dropLast(suffix.count)) : s)
+            return .string(
+                !suffix.isEmpty && chars.reversed().starts(with: suffix.reversed())
+                    ? PythonText.string(chars.dropLast(suffix.count)) : s)
         case "format":
             return .string(try braceFormat(s, arguments))
         default:
@@ -269,7 +310,9 @@ extension Interpreter {
             let c = chars[i]
             if c == "{" {
                 if i + 1 < chars.count && chars[i + 1] == "{" { out.append("{"); i += 2; continue }
-                guard let close = chars[i...].firstIndex(of: "}") else { throw RenderFailure(.type, "Single '{' encountered in format string") }
+                guard let close = chars[i...].firstIndex(of: "}") else {
+                    throw RenderFailure(.type, "Single '{' encountered in format string")
+                }
                 let field = PythonText.string(chars[(i + 1)..<close])
                 var spec = ""
                 var conversion: Character?
@@ -284,16 +327,23 @@ extension Interpreter {
                 }
                 var value: Value
                 if name.isEmpty {
-                    guard automatic < arguments.positional.count else { throw RenderFailure(.type, "Replacement index \(automatic) out of range for positional args tuple") }
+                    guard automatic < arguments.positional.count else {
+                        throw RenderFailure(
+                            .type, "Replacement index \(automatic) out of range for positional args tuple")
+                    }
                     value = arguments.positional[automatic]
                     automatic += 1
                 } else if let index = Int(name) {
-                    guard index < arguments.positional.count else { throw RenderFailure(.type, "Replacement index \(index) out of range for positional args tuple") }
+                    guard index < arguments.positional.count else {
+                        throw RenderFailure(.type, "Replacement index \(index) out of range for positional args tuple")
+                    }
                     value = arguments.positional[index]
                 } else {
                     var parts = name.split(separator: ".").map(String.init)
                     let head = parts.removeFirst()
-                    guard let found = arguments.keywords.first(where: { $0.name == head })?.value else { throw RenderFailure(.type, "KeyError: '\(head)'") }
+                    guard let found = arguments.keywords.first(where: { $0.name == head })?.value else {
+                        throw RenderFailure(.type, "KeyError: '\(head)'")
+                    }
                     value = found
                     for part in parts { value = try attribute(of: value, part, at: statementPosition) }
                 }
@@ -318,8 +368,11 @@ extension Interpreter {
         var chars = Array(spec)
         var fill: Character = " "
         var align: Character?
-        if chars.count >= 2, "<>^".contains(chars[1]) { fill = chars[0]; align = chars[1]; chars.removeFirst(2) }
-        else if let first = chars.first, "<>^".contains(first) { align = first; chars.removeFirst() }
+        if chars.count >= 2, "<>^".contains(chars[1]) {
+            fill = chars[0]; align = chars[1]; chars.removeFirst(2)
+        } else if let first = chars.first, "<>^".contains(first) {
+            align = first; chars.removeFirst()
+        }
         var zeroPad = false
         if chars.first == "0" { zeroPad = true; chars.removeFirst() }
         var widthText = ""
@@ -334,10 +387,14 @@ extension Interpreter {
         var text = rendered
         let type = chars.first
         if type == "f" || type == "F" || (precision != nil && value.numericValue != nil) {
-            guard let n = value.numericValue else { throw RenderFailure(.type, "Unknown format code 'f' for object of type '\(value.typeName)'") }
+            guard let n = value.numericValue else {
+                throw RenderFailure(.type, "Unknown format code 'f' for object of type '\(value.typeName)'")
+            }
             text = String(format: "%.\(precision ?? 6)f", n.asDouble)
         } else if type == "d" {
-            guard case .int? = value.numericValue else { throw RenderFailure(.type, "Unknown format code 'd' for object of type '\(value.typeName)'") }
+            guard case .int? = value.numericValue else {
+                throw RenderFailure(.type, "Unknown format code 'd' for object of type '\(value.typeName)'")
+            }
         } else if let precision, value.stringValue != nil {
             text = PythonText.string(text.unicodeScalars.prefix(precision))
         }
@@ -379,12 +436,16 @@ extension Interpreter {
                     throw RenderFailure(.type, "format requires a mapping", at: position)
                 }
                 let key = PythonText.string(chars[(i + 1)..<close])
-                guard let found = mapping.value(forString: key) else { throw RenderFailure(.type, "KeyError: '\(key)'", at: position) }
+                guard let found = mapping.value(forString: key) else {
+                    throw RenderFailure(.type, "KeyError: '\(key)'", at: position)
+                }
                 value = found
                 i = close + 1
             }
             var flags = ""
-            while i < chars.count, "-+ 0#".unicodeScalars.contains(chars[i]) { flags.unicodeScalars.append(chars[i]); i += 1 }
+            while i < chars.count, "-+ 0#".unicodeScalars.contains(chars[i]) {
+                flags.unicodeScalars.append(chars[i]); i += 1
+            }
             var width = ""
             while i < chars.count, ("0"..."9").contains(chars[i]) { width.unicodeScalars.append(chars[i]); i += 1 }
             var precision: Int?
@@ -399,7 +460,9 @@ extension Interpreter {
             i += 1
             if conversion == "%" { out += "%"; continue }
             if value == nil {
-                guard next < positional.count else { throw RenderFailure(.type, "not enough arguments for format string", at: position) }
+                guard next < positional.count else {
+                    throw RenderFailure(.type, "not enough arguments for format string", at: position)
+                }
                 value = positional[next]
                 next += 1
             }
@@ -409,27 +472,41 @@ extension Interpreter {
             case "s": piece = try v.pythonString()
             case "r", "a": piece = try v.pythonRepr()
             case "d", "i", "u":
-                guard let n = v.numericValue else { throw RenderFailure(.type, "%\(conversion) format: a real number is required, not \(v.typeName)", at: position) }
+                guard let n = v.numericValue else {
+                    throw RenderFailure(
+                        .type, "%\(conversion) format: a real number is required, not \(v.typeName)", at: position)
+                }
                 switch n {
                 case .int(let x): piece = String(x)
                 case .double(let d): piece = String(Int(exactly: d.rounded(.towardZero)) ?? 0)
                 }
             case "f", "F", "e", "E", "g", "G":
-                guard let n = v.numericValue else { throw RenderFailure(.type, "must be real number, not \(v.typeName)", at: position) }
+                guard let n = v.numericValue else {
+                    throw RenderFailure(.type, "must be real number, not \(v.typeName)", at: position)
+                }
                 piece = String(format: "%.\(precision ?? 6)\(conversion)", n.asDouble)
             case "x", "X", "o":
-                guard let n = v.integerIndex else { throw RenderFailure(.type, "%\(conversion) format: an integer is required, not \(v.typeName)", at: position) }
+                guard let n = v.integerIndex else {
+                    throw RenderFailure(
+                        .type, "%\(conversion) format: an integer is required, not \(v.typeName)", at: position)
+                }
                 piece = String(n, radix: conversion == "o" ? 8 : 16, uppercase: conversion == "X")
             default:
                 throw RenderFailure(.type, "unsupported format character '\(conversion)'", at: position)
             }
-            if let precision, conversion == "s" || conversion == "r" { piece = String(piece.unicodeScalars.prefix(precision)) }
+            if let precision, conversion == "s" || conversion == "r" {
+                piece = String(piece.unicodeScalars.prefix(precision))
+            }
             if let w = Int(width) {
                 try checkStringSize(w, at: position)
                 let pad = max(0, w - piece.unicodeScalars.count)
-                if flags.contains("-") { piece += String(repeating: " ", count: pad) }
-                else if flags.contains("0") && "dif".unicodeScalars.contains(conversion) { piece = String(repeating: "0", count: pad) + piece }
-                else { piece = String(repeating: " ", count: pad) + piece }
+                if flags.contains("-") {
+                    piece += String(repeating: " ", count: pad)
+                } else if flags.contains("0") && "dif".unicodeScalars.contains(conversion) {
+                    piece = String(repeating: "0", count: pad) + piece
+                } else {
+                    piece = String(repeating: " ", count: pad) + piece
+                }
             }
             out += piece
         }

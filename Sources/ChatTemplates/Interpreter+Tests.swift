@@ -13,11 +13,7 @@ extension Interpreter {
             throw RenderFailure(.unknownTest, "No test named '\(call.name)' found.", at: call.position)
         }
         let arguments = try evaluateArguments(call.arguments)
-        do {
-            return try applyTest(test, to: value, arguments)
-        } catch {
-            throw error.at(call.position)
-        }
+        return try at(call.position) { () throws(RenderFailure) in try applyTest(test, to: value, arguments) }
     }
 
     func applyTest(_ test: TestName, to value: Value, _ arguments: Arguments) throws(RenderFailure) -> Bool {
@@ -64,7 +60,9 @@ extension Interpreter {
             let s = try value.pythonString()
             return PythonText.isUpper(s)
         case .even, .odd:
-            guard let n = value.integerIndex else { throw RenderFailure(.type, "not all arguments converted during string formatting") }
+            guard let n = value.integerIndex else {
+                throw RenderFailure(.type, "not all arguments converted during string formatting")
+            }
             return (n & 1 == 0) == (test == .even)
         case .divisibleby:
             guard let n = value.integerIndex, let d = try other().integerIndex else {

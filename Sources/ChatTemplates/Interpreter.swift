@@ -95,7 +95,8 @@ final class Interpreter {
                 throw RenderFailure(.type, "cannot assign attribute on non-namespace object", at: position)
             }
             guard !name.hasPrefix("_") else {
-                throw RenderFailure(.security, "access to attribute '\(name)' of 'Namespace' object is unsafe.", at: position)
+                throw RenderFailure(
+                    .security, "access to attribute '\(name)' of 'Namespace' object is unsafe.", at: position)
             }
             ns.set(name, value)
         case .tuple(let targets, let position):
@@ -105,7 +106,9 @@ final class Interpreter {
             }
             guard items.count == targets.count else {
                 if items.count < targets.count {
-                    throw RenderFailure(.type, "not enough values to unpack (expected \(targets.count), got \(items.count))", at: position)
+                    throw RenderFailure(
+                        .type, "not enough values to unpack (expected \(targets.count), got \(items.count))",
+                        at: position)
                 }
                 throw RenderFailure(.type, "too many values to unpack (expected \(targets.count))", at: position)
             }
@@ -257,16 +260,20 @@ final class Interpreter {
 
     // MARK: - Calls
 
-    func callMacro(_ macro: MacroDefinition, _ arguments: Arguments, at position: SourcePosition) throws(RenderFailure) -> Value {
+    func callMacro(
+        _ macro: MacroDefinition, _ arguments: Arguments, at position: SourcePosition
+    ) throws(RenderFailure) -> Value {
         callDepth += 1
         defer { callDepth -= 1 }
         guard callDepth <= options.limits.maxCallDepth else {
-            throw RenderFailure(.limit, "macro calls nested deeper than \(options.limits.maxCallDepth) (recursion?)", at: position)
+            throw RenderFailure(
+                .limit, "macro calls nested deeper than \(options.limits.maxCallDepth) (recursion?)", at: position)
         }
         let scope = Frame(parent: nil)
         let parameterCount = macro.parameters.count
         if arguments.positional.count > parameterCount && !macro.usesVarargs {
-            throw RenderFailure(.type, "macro '\(macro.name)' takes not more than \(parameterCount) argument(s)", at: position)
+            throw RenderFailure(
+                .type, "macro '\(macro.name)' takes not more than \(parameterCount) argument(s)", at: position)
         }
         var extraKeywords: [(name: String, value: Value)] = []
         var callerValue: Value?
@@ -274,7 +281,8 @@ final class Interpreter {
             if macro.parameters.contains(where: { $0.symbol.name == keyword.name }) { continue }
             if keyword.name == "caller" && macro.usesCaller { callerValue = keyword.value; continue }
             guard macro.usesKwargs else {
-                throw RenderFailure(.type, "macro '\(macro.name)' takes no keyword argument '\(keyword.name)'", at: position)
+                throw RenderFailure(
+                    .type, "macro '\(macro.name)' takes no keyword argument '\(keyword.name)'", at: position)
             }
             extraKeywords.append(keyword)
         }
@@ -283,18 +291,25 @@ final class Interpreter {
         defer { frame = saved }
         for (i, parameter) in macro.parameters.enumerated() {
             if let value = arguments.value(i, parameter.symbol.name) {
-                if i < arguments.positional.count, arguments.keywords.contains(where: { $0.name == parameter.symbol.name }) {
-                    throw RenderFailure(.type, "macro '\(macro.name)' got multiple values for argument '\(parameter.symbol.name)'", at: position)
+                if i < arguments.positional.count,
+                    arguments.keywords.contains(where: { $0.name == parameter.symbol.name })
+                {
+                    throw RenderFailure(
+                        .type, "macro '\(macro.name)' got multiple values for argument '\(parameter.symbol.name)'",
+                        at: position)
                 }
                 scope.set(parameter.symbol.id, value)
             } else if let defaultValue = parameter.defaultValue {
                 scope.set(parameter.symbol.id, try evaluate(defaultValue))
             } else {
-                scope.set(parameter.symbol.id, .undefined(UndefinedReason(.message("parameter '\(parameter.symbol.name)' was not provided"))))
+                scope.set(
+                    parameter.symbol.id,
+                    .undefined(UndefinedReason(.message("parameter '\(parameter.symbol.name)' was not provided"))))
             }
         }
         if macro.usesVarargs, let id = program.symbols["varargs"] {
-            let extra = arguments.positional.count > parameterCount ? Array(arguments.positional[parameterCount...]) : []
+            let extra =
+                arguments.positional.count > parameterCount ? Array(arguments.positional[parameterCount...]) : []
             scope.set(id, .list(ListBox(extra, kind: .tuple)))
         }
         if macro.usesKwargs, let id = program.symbols["kwargs"] {
@@ -308,7 +323,9 @@ final class Interpreter {
         return .string(try capture(macro.body))
     }
 
-    func callCaller(_ callable: Callable, _ body: CallBlockBody, _ arguments: Arguments, at position: SourcePosition) throws(RenderFailure) -> Value {
+    func callCaller(
+        _ callable: Callable, _ body: CallBlockBody, _ arguments: Arguments, at position: SourcePosition
+    ) throws(RenderFailure) -> Value {
         callDepth += 1
         defer { callDepth -= 1 }
         guard callDepth <= options.limits.maxCallDepth else {
@@ -372,7 +389,9 @@ final class LoopState: TemplateObject {
             return arguments.positional[index0 % arguments.positional.count]
         case "changed":
             let current = arguments.positional
-            if let last = lastChanged, last.count == current.count, zip(last, current).allSatisfy({ pythonEquals($0, $1) }) {
+            if let last = lastChanged, last.count == current.count,
+                zip(last, current).allSatisfy({ pythonEquals($0, $1) })
+            {
                 return .bool(false)
             }
             lastChanged = current

@@ -173,7 +173,11 @@ struct Lexer {
                 }
                 emitText(body)
                 advance(to: closeEnd)
-                if closeTrims { skipWhitespace() } else if at(0) == "\n" { advance(to: pos + 1); lineStarting = true; return }
+                if closeTrims {
+                    skipWhitespace()
+                } else if at(0) == "\n" {
+                    advance(to: pos + 1); lineStarting = true; return
+                }
                 lineStarting = pos > 0 && chars[pos - 1] == "\n"
                 return
             }
@@ -213,7 +217,10 @@ struct Lexer {
         var balance: [Unicode.Scalar] = []
         while true {
             guard let c = at(0) else {
-                throw RenderFailure(.syntax, "unexpected end of template, expected '\(block ? "end of statement block" : "end of print statement")'", at: start)
+                throw RenderFailure(
+                    .syntax,
+                    "unexpected end of template, expected '\(block ? "end of statement block" : "end of print statement")'",
+                    at: start)
             }
             if balance.isEmpty {
                 let closer: Unicode.Scalar = block ? "%" : "}"
@@ -250,7 +257,10 @@ struct Lexer {
             let tokenPosition = position
             if c == "_" || c.properties.isAlphabetic && c.isASCII {
                 var j = pos
-                while j < chars.count, chars[j] == "_" || (chars[j].isASCII && (chars[j].properties.isAlphabetic || ("0"..."9").contains(chars[j]))) {
+                while j < chars.count,
+                    chars[j] == "_"
+                        || (chars[j].isASCII && (chars[j].properties.isAlphabetic || ("0"..."9").contains(chars[j])))
+                {
                     j += 1
                 }
                 tokens.append(Token(kind: .name(PythonText.string(chars[pos..<j])), position: tokenPosition))
@@ -273,7 +283,13 @@ struct Lexer {
             }
             switch c {
             case "+", "-", "/", "*", "%", "~", "[", "]", "(", ")", "{", "}", ">", "<", "=", ".", ":", "|", ",", ";":
-                if c == "(" { balance.append(")") } else if c == "[" { balance.append("]") } else if c == "{" { balance.append("}") }
+                if c == "(" {
+                    balance.append(")")
+                } else if c == "[" {
+                    balance.append("]")
+                } else if c == "{" {
+                    balance.append("}")
+                }
                 if c == ")" || c == "]" || c == "}" {
                     guard let expected = balance.popLast() else {
                         throw RenderFailure(.syntax, "unexpected '\(c)'", at: tokenPosition)
@@ -293,7 +309,10 @@ struct Lexer {
     private mutating func lexNumber(at tokenPosition: SourcePosition) throws(RenderFailure) {
         var j = pos
         func digits(_ j: inout Int) {
-            while j < chars.count, ("0"..."9").contains(chars[j]) || (chars[j] == "_" && j + 1 < chars.count && ("0"..."9").contains(chars[j + 1])) {
+            while j < chars.count,
+                ("0"..."9").contains(chars[j])
+                    || (chars[j] == "_" && j + 1 < chars.count && ("0"..."9").contains(chars[j + 1]))
+            {
                 j += 1
             }
         }
@@ -315,10 +334,14 @@ struct Lexer {
         }
         let text = PythonText.string(chars[pos..<j]).replacingOccurrences(of: "_", with: "")
         if isFloat {
-            guard let value = Double(text) else { throw RenderFailure(.syntax, "invalid number '\(text)'", at: tokenPosition) }
+            guard let value = Double(text) else {
+                throw RenderFailure(.syntax, "invalid number '\(text)'", at: tokenPosition)
+            }
             tokens.append(Token(kind: .float(value), position: tokenPosition))
         } else {
-            guard let value = Int(text) else { throw RenderFailure(.syntax, "integer literal too large: \(text)", at: tokenPosition) }
+            guard let value = Int(text) else {
+                throw RenderFailure(.syntax, "integer literal too large: \(text)", at: tokenPosition)
+            }
             tokens.append(Token(kind: .integer(value), position: tokenPosition))
         }
         advance(to: j)
@@ -329,7 +352,9 @@ struct Lexer {
         var j = pos + 1
         var out = String.UnicodeScalarView()
         while true {
-            guard j < chars.count else { throw RenderFailure(.syntax, "unexpected char '\(quote)' at \(pos)", at: tokenPosition) }
+            guard j < chars.count else {
+                throw RenderFailure(.syntax, "unexpected char '\(quote)' at \(pos)", at: tokenPosition)
+            }
             let c = chars[j]
             if c == quote { break }
             if c != "\\" {
@@ -337,7 +362,9 @@ struct Lexer {
                 j += 1
                 continue
             }
-            guard j + 1 < chars.count else { throw RenderFailure(.syntax, "unexpected char '\(quote)' at \(pos)", at: tokenPosition) }
+            guard j + 1 < chars.count else {
+                throw RenderFailure(.syntax, "unexpected char '\(quote)' at \(pos)", at: tokenPosition)
+            }
             let e = chars[j + 1]
             j += 2
             switch e {
@@ -363,7 +390,8 @@ struct Lexer {
                 out.append(Unicode.Scalar(value) ?? "\u{FFFD}")
             case "x", "u", "U":
                 let width = e == "x" ? 2 : e == "u" ? 4 : 8
-                guard j + width <= chars.count, let value = UInt32(PythonText.string(chars[j..<(j + width)]), radix: 16) else {
+                guard j + width <= chars.count, let value = UInt32(PythonText.string(chars[j..<(j + width)]), radix: 16)
+                else {
                     throw RenderFailure(.syntax, "truncated \\\(e) escape", at: tokenPosition)
                 }
                 guard let scalar = Unicode.Scalar(value) else {

@@ -27,7 +27,9 @@ struct Parser {
 
     // MARK: - Token helpers
 
-    private var current: Token { index < tokens.count ? tokens[index] : Token(kind: .end, position: tokens.last?.position ?? .unknown) }
+    private var current: Token {
+        index < tokens.count ? tokens[index] : Token(kind: .end, position: tokens.last?.position ?? .unknown)
+    }
     private var currentPosition: SourcePosition { current.position }
 
     private func peek(_ offset: Int = 1) -> Token {
@@ -78,7 +80,9 @@ struct Parser {
     }
 
     private mutating func expectBlockEnd() throws(RenderFailure) {
-        guard case .blockEnd = current.kind else { throw fail("expected token 'end of statement block', got '\(describe(current))'") }
+        guard case .blockEnd = current.kind else {
+            throw fail("expected token 'end of statement block', got '\(describe(current))'")
+        }
         next()
     }
 
@@ -114,7 +118,9 @@ struct Parser {
     }
 
     /// Parses nodes until a block tag named in `endTags`, consuming that name (the rest of its tag remains).
-    private mutating func parseNodes(until endTags: Set<String>, opener: String? = nil)
+    private mutating func parseNodes(
+        until endTags: Set<String>, opener: String? = nil
+    )
         throws(RenderFailure) -> ([Node], end: (name: String, position: SourcePosition)?)
     {
         try enter()
@@ -126,7 +132,9 @@ struct Parser {
             case .end:
                 if let opener {
                     let wanted = endTags.sorted().map { "'\($0)'" }.joined(separator: " or ")
-                    throw fail("Unexpected end of template. Jinja was looking for the following tags: \(wanted). The innermost block that needs to be closed is '\(opener)'.")
+                    throw fail(
+                        "Unexpected end of template. Jinja was looking for the following tags: \(wanted). The innermost block that needs to be closed is '\(opener)'."
+                    )
                 }
                 return (nodes, nil)
             case .text(let text):
@@ -151,7 +159,9 @@ struct Parser {
                 if name.hasPrefix("end") || name == "elif" || name == "else" {
                     if let opener {
                         let wanted = endTags.sorted().map { "'\($0)'" }.joined(separator: " or ")
-                        throw fail("expected \(wanted), found '\(name)' (the innermost block that needs to be closed is '\(opener)')")
+                        throw fail(
+                            "expected \(wanted), found '\(name)' (the innermost block that needs to be closed is '\(opener)')"
+                        )
                     }
                     throw fail("Encountered unknown tag '\(name)'.")
                 }
@@ -237,8 +247,10 @@ struct Parser {
             (otherwise, _) = try parseNodes(until: ["endfor"], opener: "for")
         }
         try expectBlockEnd()
-        return .loop(ForLoop(target: target, iterable: iterable, condition: condition, body: body, otherwise: otherwise,
-                             recursive: recursive, usesLoop: symbols["loop"] != nil, position: position))
+        return .loop(
+            ForLoop(
+                target: target, iterable: iterable, condition: condition, body: body, otherwise: otherwise,
+                recursive: recursive, usesLoop: symbols["loop"] != nil, position: position))
     }
 
     private mutating func parseSet(_ position: SourcePosition) throws(RenderFailure) -> Node {
@@ -302,9 +314,11 @@ struct Parser {
         if currentName == name { next() }
         try expectBlockEnd()
         let used = macroReferences.removeLast()
-        return .macro(MacroDefinition(
-            name: name, symbol: macroSymbol, parameters: parameters, body: body, position: position,
-            usesVarargs: used.contains("varargs"), usesKwargs: used.contains("kwargs"), usesCaller: used.contains("caller")))
+        return .macro(
+            MacroDefinition(
+                name: name, symbol: macroSymbol, parameters: parameters, body: body, position: position,
+                usesVarargs: used.contains("varargs"), usesKwargs: used.contains("kwargs"),
+                usesCaller: used.contains("caller")))
     }
 
     private mutating func parseCallBlock(_ position: SourcePosition) throws(RenderFailure) -> Node {
@@ -362,9 +376,12 @@ struct Parser {
     }
 
     /// `name`, `ns.attr` (only for `set`), or a comma-separated tuple of names, optionally parenthesized.
-    private mutating func parseAssignTarget(allowAttribute: Bool, extraEnd: Set<String>) throws(RenderFailure) -> AssignTarget {
+    private mutating func parseAssignTarget(
+        allowAttribute: Bool, extraEnd: Set<String>
+    ) throws(RenderFailure) -> AssignTarget {
         let position = currentPosition
-        if allowAttribute, let name = currentName, case .op(".") = peek().kind, case .name(let attribute) = peek(2).kind {
+        if allowAttribute, let name = currentName, case .op(".") = peek().kind, case .name(let attribute) = peek(2).kind
+        {
             next(); next(); next()
             return .attribute(.name(symbol(name), position), attribute, position)
         }
@@ -394,7 +411,9 @@ struct Parser {
     // MARK: - Expressions
 
     /// jinja2's `parse_tuple`: one expression, or a tuple when commas follow.
-    private mutating func parseTuple(withConditional: Bool, extraEnd: Set<String> = [], explicitParentheses: Bool = false)
+    private mutating func parseTuple(
+        withConditional: Bool, extraEnd: Set<String> = [], explicitParentheses: Bool = false
+    )
         throws(RenderFailure) -> Expression
     {
         var items: [Expression] = []
@@ -518,7 +537,8 @@ struct Parser {
     private mutating func parseMath2() throws(RenderFailure) -> Expression {
         var left = try parsePow()
         while case .op(let o) = current.kind, let op = BinaryOperator(rawValue: o),
-              op == .multiply || op == .divide || op == .floorDivide || op == .modulo {
+            op == .multiply || op == .divide || op == .floorDivide || op == .modulo
+        {
             let position = currentPosition
             next()
             left = .binary(op, left, try parsePow(), position)
@@ -619,7 +639,7 @@ struct Parser {
     /// Names that are never template inputs: loop and macro machinery, and the environment's globals.
     static let implicitNames: Set<String> = [
         "loop", "varargs", "kwargs", "caller", "range", "namespace", "dict", "raise_exception", "strftime_now",
-        "cycler", "joiner", "lipsum",
+        "cycler", "joiner", "lipsum"
     ]
 
     private mutating func parsePostfix(_ start: Expression) throws(RenderFailure) -> Expression {
@@ -681,7 +701,9 @@ struct Parser {
         return .item(node, isTuple ? .tuple(subscripts) : subscripts[0], position)
     }
 
-    private mutating func parseSubscribed(_ node: Expression, _ position: SourcePosition) throws(RenderFailure) -> Expression {
+    private mutating func parseSubscribed(
+        _ node: Expression, _ position: SourcePosition
+    ) throws(RenderFailure) -> Expression {
         var start: Expression?
         if !isOp(":") {
             start = try parseExpression()

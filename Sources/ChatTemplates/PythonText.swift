@@ -82,7 +82,9 @@ enum PythonText {
         var i = 0
         var splits = 0
         while i + sep.count <= chars.count {
-            if (maxSplit < 0 || splits < maxSplit) && chars[i] == sep[0] && chars[i..<(i + sep.count)].elementsEqual(sep) {
+            if (maxSplit < 0 || splits < maxSplit) && chars[i] == sep[0]
+                && chars[i..<(i + sep.count)].elementsEqual(sep)
+            {
                 parts.append(string(chars[start..<i]))
                 i += sep.count
                 start = i
@@ -98,9 +100,10 @@ enum PythonText {
     /// `str.rsplit(sep, maxsplit)`.
     static func rsplit(_ s: String, separator: String?, maxSplit: Int) throws(RenderFailure) -> [String] {
         if maxSplit < 0 { return try split(s, separator: separator) }
-        let reversedParts = try split(string(s.unicodeScalars.reversed()),
-                                      separator: separator.map { string($0.unicodeScalars.reversed()) },
-                                      maxSplit: maxSplit)
+        let reversedParts = try split(
+            string(s.unicodeScalars.reversed()),
+            separator: separator.map { string($0.unicodeScalars.reversed()) },
+            maxSplit: maxSplit)
         return reversedParts.reversed().map { string($0.unicodeScalars.reversed()) }
     }
 
@@ -112,7 +115,8 @@ enum PythonText {
         var i = 0
         while i < chars.count {
             let c = chars[i].value
-            let isBreak = c == 0x0A || c == 0x0D || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E
+            let isBreak =
+                c == 0x0A || c == 0x0D || c == 0x0B || c == 0x0C || c == 0x1C || c == 0x1D || c == 0x1E
                 || c == 0x85 || c == 0x2028 || c == 0x2029
             if isBreak {
                 var end = i + 1
@@ -147,7 +151,8 @@ enum PythonText {
         var done = 0
         while i < chars.count {
             if (count < 0 || done < count) && i + target.count <= chars.count && chars[i] == target[0]
-                && chars[i..<(i + target.count)].elementsEqual(target) {
+                && chars[i..<(i + target.count)].elementsEqual(target)
+            {
                 out.append(contentsOf: new.unicodeScalars)
                 i += target.count
                 done += 1
@@ -220,7 +225,9 @@ enum PythonText {
 
     /// HTML escaping as `markupsafe.escape` does it.
     static func htmlEscape(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return s }
+        guard s.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else {
+            return s
+        }
         var out = ""
         for c in s.unicodeScalars {
             switch c {
@@ -293,7 +300,9 @@ enum PythonText {
             b.utf8.withContiguousStorageIfAvailable { pb in
                 pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0
             }
-        }), let result { return result }
+        }), let result {
+            return result
+        }
         return a.utf8.elementsEqual(b.utf8)
     }
 }

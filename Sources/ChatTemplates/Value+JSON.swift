@@ -45,40 +45,27 @@ extension Interpreter {
                 indent = String(repeating: " ", count: max(0, n))
             }
         }
-        var itemSeparator = indent == nil ? ", " : ","
-        var keySeparator = ": "
+        var separators: (item: String, key: String)?
         if let v = arguments.value(2, "separators"), !{ if case .none = v { true } else { false } }() {
             let parts = try iterate(v)
             guard parts.count == 2, let item = parts[0].stringValue, let key = parts[1].stringValue else {
                 throw RenderFailure(.type, "separators must be a pair of strings")
             }
-            itemSeparator = item
-            keySeparator = key
+            separators = (item, key)
         }
-        var writer = ValueJSONWriter(ensureASCII: ensureASCII, indent: indent, itemSeparator: itemSeparator,
-                                     keySeparator: keySeparator, sortKeys: arguments.value(3, "sort_keys")?.isTruthy ?? false)
+        var writer = ValueJSONWriter(
+            text: PythonJSONText(ensureASCII: ensureASCII, indent: indent, separators: separators),
+            sortKeys: arguments.value(3, "sort_keys")?.isTruthy ?? false)
         try writer.write(value, level: 0)
-        try checkStringSize(writer.output.count, at: nil)
-        return String(decoding: writer.output, as: UTF8.self)
+        try checkStringSize(writer.text.bytes.count, at: nil)
+        return writer.text.text
     }
 }
 
 /// `json.dumps` over template values, written directly (no conversion to `JSONValue` first).
 private struct ValueJSONWriter {
-    let ensureASCII: Bool
-    let indent: String?
-    let itemSeparator: String
-    let keySeparator: String
+    var text: PythonJSONText
     let sortKeys: Bool
-    var output: [UInt8] = []
-
-    mutating func append(_ text: String) { output.append(contentsOf: text.utf8) }
-
-    mutating func newline(_ level: Int) {
-        guard let indent else { return }
-        output.append(0x0A)
-        for _ in 0..<level { append(indent) }
-    }
 
     /// Python's conversion of a dict key to a JSON key.
     func key(_ value: Value) throws(RenderFailure) -> String {
@@ -93,44 +80,43 @@ private struct ValueJSONWriter {
     }
 
     mutating func write(_ value: Value, level: Int) throws(RenderFailure) {
-        guard level < 500 else { throw RenderFailure(.limit, "maximum recursion depth exceeded while encoding a JSON object") }
+        guard level < 500 else {
+            throw RenderFailure(.limit, "maximum recursion depth exceeded while encoding a JSON object")
+        }
         switch value {
-        case .none: append("null")
-        case .bool(let b): append(b ? "true" : "false")
-        case .int(let i): append(String(i))
-        case .double(let d): append(PythonFormat.jsonFloat(d))
-        case .string(let s), .markup(let s): PythonFormat.appendJSONString(s, ensureASCII: ensureASCII, to: &output)
+        case .none: text.null()
+        case .bool(let b): text.bool(b)
+        case .int(let i): text.int(i)
+        case .double(let d): text.double(d)
+        case .string(let s), .markup(let s): text.string(s)
         case .list(let box) where box.kind == .list || box.kind == .tuple:
-            guard !box.items.isEmpty else { append("[]"); return }
-            output.append(0x5B)
+            guard !box.items.isEmpty else { return text.empty(.array) }
+            text.open(.array)
             for (i, item) in box.items.enumerated() {
-                if i > 0 { append(itemSeparator) }
-                newline(level + 1)
+                text.member(i, level: level)
                 try write(item, level: level + 1)
             }
-            newline(level)
-            output.append(0x5D)
+            text.close(.array, level: level)
         case .dict(let dict):
-            guard dict.count > 0 else { append("{}"); return }
+            guard dict.count > 0 else { return text.empty(.object) }
             var order = Array(0..<dict.count)
             if sortKeys {
                 var keys: [String] = []
                 for k in dict.keys {
-                    guard let s = k.stringValue else { throw RenderFailure(.type, "'<' not supported between instances of '\(k.typeName)' and 'str'") }
+                    guard let s = k.stringValue else {
+                        throw RenderFailure(.type, "'<' not supported between instances of '\(k.typeName)' and 'str'")
+                    }
                     keys.append(s)
                 }
                 order.sort { keys[$0].utf8.lexicographicallyPrecedes(keys[$1].utf8) }
             }
-            output.append(0x7B)
+            text.open(.object)
             for (n, i) in order.enumerated() {
-                if n > 0 { append(itemSeparator) }
-                newline(level + 1)
-                PythonFormat.appendJSONString(try key(dict.keys[i]), ensureASCII: ensureASCII, to: &output)
-                append(keySeparator)
+                text.member(n, level: level)
+                text.key(try key(dict.keys[i]))
                 try write(dict.values[i], level: level + 1)
             }
-            newline(level)
-            output.append(0x7D)
+            text.close(.object, level: level)
         default:
             throw RenderFailure(.type, "Object of type \(value.typeName) is not JSON serializable")
         }

@@ -26,7 +26,9 @@ extension Value {
     }
 
     func appendRepr(to out: inout String, depth: Int) throws(RenderFailure) {
-        guard depth < 500 else { throw RenderFailure(.limit, "maximum recursion depth exceeded while getting the repr of an object") }
+        guard depth < 500 else {
+            throw RenderFailure(.limit, "maximum recursion depth exceeded while getting the repr of an object")
+        }
         switch self {
         case .undefined: out += "Undefined"
         case .none, .bool, .int, .double: out += try pythonString()

@@ -47,11 +47,14 @@ final class UndefinedReason {
     var failure: RenderFailure {
         switch cause {
         case .missingName(let name): return RenderFailure(.undefined, "'\(name)' is undefined")
-        case .missingAttribute(let owner, let name): return RenderFailure(.undefined, "'\(owner)' has no attribute '\(name)'")
+        case .missingAttribute(let owner, let name):
+            return RenderFailure(.undefined, "'\(owner)' has no attribute '\(name)'")
         case .missingItem(let owner, let key): return RenderFailure(.undefined, "'\(owner)' has no attribute '\(key)'")
         case .message(let text): return RenderFailure(.undefined, text)
         case .inlineIf(let line):
-            return RenderFailure(.undefined, "the inline if-expression on line \(line) evaluated to false and no else section was defined.")
+            return RenderFailure(
+                .undefined,
+                "the inline if-expression on line \(line) evaluated to false and no else section was defined.")
         case .unsafe(let text): return RenderFailure(.security, text)
         }
     }

@@ -16,8 +16,10 @@ public struct ChatTemplateSource: Sendable {
     /// The model's tokenizer (nil for a bare `.jinja` file).
     public var tokenizer: Tokenizer?
 
-    public init(templates: [(name: String, template: String)], origin: String,
-                specialTokens: [(name: String, value: String)], tokenizer: Tokenizer?) {
+    public init(
+        templates: [(name: String, template: String)], origin: String,
+        specialTokens: [(name: String, value: String)], tokenizer: Tokenizer?
+    ) {
         self.templates = templates
         self.origin = origin
         self.specialTokens = specialTokens
@@ -60,8 +62,9 @@ public struct ChatTemplateSource: Sendable {
         case nil: throw ChatTemplateSourceError.noTemplate(path: directory.path)
         }
         let origin = directory.appendingPathComponent("tokenizer_config.json").path + ":chat_template"
-        return ChatTemplateSource(templates: templates, origin: origin, specialTokens: files.chatTemplateSpecialTokens,
-                                  tokenizer: try exportedTokenizer(directory) ?? Tokenizer(files: files))
+        return ChatTemplateSource(
+            templates: templates, origin: origin, specialTokens: files.chatTemplateSpecialTokens,
+            tokenizer: try exportedTokenizer(directory) ?? Tokenizer(files: files))
     }
 
     /// The tokenizer the GGUF converted from `directory` will carry (CONTROL and USER_DEFINED tokens cut out as
@@ -69,8 +72,9 @@ public struct ChatTemplateSource: Sendable {
     /// not a convertible checkpoint (the Hugging Face tokenizer is used instead).
     static func exportedTokenizer(_ directory: URL) -> Tokenizer? {
         guard let raw = try? HFConfig(url: directory.appendingPathComponent("config.json")),
-              let family = try? ModelFamily.detect(raw),
-              let export = try? VocabularyExport.entries(family: family, directory: directory, config: raw.withTransformersDefaults(for: family))
+            let family = try? ModelFamily.detect(raw),
+            let export = try? VocabularyExport.entries(
+                family: family, directory: directory, config: raw.withTransformersDefaults(for: family))
         else { return nil }
         return try? Tokenizer(ggufMetadata: GGUFMetadata(export.entries), path: export.sourcePath)
     }
@@ -89,15 +93,20 @@ public struct ChatTemplateSource: Sendable {
         }
         let tokenizer = try? Tokenizer(gguf: file)
         var special: [(name: String, value: String)] = []
-        let keys = [("bos_token", "bos"), ("eos_token", "eos"), ("unk_token", "unknown"), ("sep_token", "seperator"),
-                    ("pad_token", "padding"), ("cls_token", "cls"), ("mask_token", "mask")]
+        let keys = [
+            ("bos_token", "bos"), ("eos_token", "eos"), ("unk_token", "unknown"), ("sep_token", "seperator"),
+            ("pad_token", "padding"), ("cls_token", "cls"), ("mask_token", "mask")
+        ]
         for (name, key) in keys {
-            if let id = kv["tokenizer.ggml.\(key)_token_id"]?.integerValue, let tokenizer, id >= 0, Int(id) < tokenizer.vocabularySize {
+            if let id = kv["tokenizer.ggml.\(key)_token_id"]?.integerValue, let tokenizer, id >= 0,
+                Int(id) < tokenizer.vocabularySize
+            {
                 special.append((name, tokenizer.piece(Int(id))))
             }
         }
-        return ChatTemplateSource(templates: templates, origin: file.url.path + ":tokenizer.chat_template",
-                                  specialTokens: special, tokenizer: tokenizer)
+        return ChatTemplateSource(
+            templates: templates, origin: file.url.path + ":tokenizer.chat_template",
+            specialTokens: special, tokenizer: tokenizer)
     }
 
     /// The template to use: `tool_use` when tools are given and it exists, else the default one.
@@ -108,10 +117,13 @@ public struct ChatTemplateSource: Sendable {
 
     /// What the check needs about the vocabulary.
     public var vocabulary: ChatTemplateVocabulary {
-        guard let tokenizer else { return ChatTemplateVocabulary(specialTokens: specialTokens, tokenCount: nil, addsBOS: false) }
+        guard let tokenizer else {
+            return ChatTemplateVocabulary(specialTokens: specialTokens, tokenCount: nil, addsBOS: false)
+        }
         let addsBOS = tokenizer.bosID.map { tokenizer.encode("a", addSpecialTokens: true).first == $0 } ?? false
         return ChatTemplateVocabulary(
-            specialTokens: specialTokens, tokenCount: { tokenizer.encode($0, addSpecialTokens: false).count }, addsBOS: addsBOS)
+            specialTokens: specialTokens, tokenCount: { tokenizer.encode($0, addSpecialTokens: false).count },
+            addsBOS: addsBOS)
     }
 
     /// Renders the probe conversations (see ``ChatTemplateReport``); a template that does not parse gives a
@@ -134,10 +146,12 @@ public enum ChatTemplateSourceError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .missing(let path): "\(path): no such file or folder (expected a checkpoint folder, a GGUF file or a .jinja template)"
+        case .missing(let path):
+            "\(path): no such file or folder (expected a checkpoint folder, a GGUF file or a .jinja template)"
         case .unreadable(let path): "\(path): cannot read the file"
         case .notUTF8(let path): "\(path): the template is not UTF-8 text"
-        case .noTemplate(let path): "\(path): no chat template (expected tokenizer_config.json's chat_template, chat_template.jinja or the GGUF key tokenizer.chat_template)"
+        case .noTemplate(let path):
+            "\(path): no chat template (expected tokenizer_config.json's chat_template, chat_template.jinja or the GGUF key tokenizer.chat_template)"
         }
     }
 }

@@ -18,7 +18,8 @@ public struct F32Tensor {
     public func read(into out: UnsafeMutablePointer<Float>) throws {
         try rows.loadRows(0..<rows.rowCount, into: out)
         for i in 0..<(rows.rowCount * rows.rowLength) where !out[i].isFinite {
-            throw ConversionError.nonFiniteWeight(tensor: hfName, row: i / rows.rowLength, column: i % rows.rowLength, value: out[i])
+            throw ConversionError.nonFiniteWeight(
+                tensor: hfName, row: i / rows.rowLength, column: i % rows.rowLength, value: out[i])
         }
         rows.finished()
     }
@@ -28,7 +29,9 @@ extension Converter {
     /// A checkpoint's tensors as `kiln convert --outtype f32` would write them (names, permutations, norm
     /// offsets), in the converter's order, with the metadata it would write; nothing is read until
     /// ``F32Tensor/read(into:)`` and nothing is written. F32 holds F16 and BF16 weights exactly.
-    public static func f32Tensors(checkpoint: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws
+    public static func f32Tensors(
+        checkpoint: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws
         -> (metadata: GGUFMetadata, tensors: [F32Tensor])
     {
         let plan = try prepare(ConversionOptions(checkpoint: checkpoint, outputType: .f32, threads: threads))

@@ -55,13 +55,15 @@ public enum Converter {
         let infos = zip(plan.tensors, plan.types).map { t, type in
             GGUFTensorInfo(name: t.name, dimensions: t.shape.reversed(), type: type)
         }
-        let writer = try GGUFWriter(destination: output, metadata: plan.metadata, tensors: infos, overwrite: options.overwrite)
+        let writer = try GGUFWriter(
+            destination: output, metadata: plan.metadata, tensors: infos, overwrite: options.overwrite)
         var encoder = TensorEncoder(threads: max(1, options.threads))
         for (i, (t, type)) in zip(plan.tensors, plan.types).enumerated() {
             try encoder.encode(PlannedRows(tensor: t), as: type, into: writer)
-            progress?(ConversionProgress(
-                index: i, count: plan.tensors.count, tensor: t.name, shape: t.shape,
-                sourceType: t.sourceTypeName, outputType: type, bytes: infos[i].byteCount))
+            progress?(
+                ConversionProgress(
+                    index: i, count: plan.tensors.count, tensor: t.name, shape: t.shape,
+                    sourceType: t.sourceTypeName, outputType: type, bytes: infos[i].byteCount))
         }
         try writer.finish()
         return ConversionResult(
@@ -140,7 +142,8 @@ public enum Converter {
         if family != .gemma3, let embed = tensors.first(where: { $0.name == "token_embd.weight" }),
             embed.shape.first != vocabSize
         {
-            throw ConversionError.embeddingRowsDisagree(tensor: embed.hfName, rows: embed.shape.first ?? 0, vocabSize: vocabSize)
+            throw ConversionError.embeddingRowsDisagree(
+                tensor: embed.hfName, rows: embed.shape.first ?? 0, vocabSize: vocabSize)
         }
     }
 }

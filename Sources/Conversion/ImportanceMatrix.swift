@@ -26,24 +26,34 @@ public struct ImportanceMatrix: Sendable {
         guard !f.tensors.isEmpty else { throw ImportanceMatrixError.invalid(path: path, reason: "no tensors") }
         let datasets: [String]
         if case let .array(.string(d))? = f.metadata["imatrix.datasets"] { datasets = d } else { datasets = [] }
-        guard f.metadata.contains("imatrix.datasets"), f.metadata.contains("imatrix.chunk_count"), f.metadata.contains("imatrix.chunk_size") else {
-            throw ImportanceMatrixError.invalid(path: path, reason: "missing imatrix.datasets, imatrix.chunk_count or imatrix.chunk_size")
+        guard f.metadata.contains("imatrix.datasets"), f.metadata.contains("imatrix.chunk_count"),
+            f.metadata.contains("imatrix.chunk_size")
+        else {
+            throw ImportanceMatrixError.invalid(
+                path: path, reason: "missing imatrix.datasets, imatrix.chunk_count or imatrix.chunk_size")
         }
         let chunks = Int(f.metadata["imatrix.chunk_count"]?.integerValue ?? 0)
         var sums: [String: GGUFTensorInfo] = [:], counts: [String: GGUFTensorInfo] = [:]
         for t in f.tensors {
-            if t.name.hasSuffix(".in_sum2") { sums[String(t.name.dropLast(8))] = t }
-            else if t.name.hasSuffix(".counts") { counts[String(t.name.dropLast(7))] = t }
+            if t.name.hasSuffix(".in_sum2") {
+                sums[String(t.name.dropLast(8))] = t
+            } else if t.name.hasSuffix(".counts") {
+                counts[String(t.name.dropLast(7))] = t
+            }
         }
         var entries: [String: [Float]] = [:]
         for name in Set(sums.keys).union(counts.keys) {
             guard let s = sums[name], let c = counts[name], s.type == .f32, c.type == .f32 else {
-                throw ImportanceMatrixError.invalid(path: path, reason: "\(name) needs F32 .in_sum2 and .counts tensors")
+                throw ImportanceMatrixError.invalid(
+                    path: path, reason: "\(name) needs F32 .in_sum2 and .counts tensors")
             }
             let sv = Array(f.data(for: s).bindMemory(to: Float.self))
-            let cv = Array(f.data(for: c).bindMemory(to: Float.self)).map { Float(Int64(($0).rounded(.toNearestOrAwayFromZero))) }
+            let cv = Array(f.data(for: c).bindMemory(to: Float.self)).map {
+                Float(Int64(($0).rounded(.toNearestOrAwayFromZero)))
+            }
             guard !cv.isEmpty, sv.count % cv.count == 0 else {
-                throw ImportanceMatrixError.invalid(path: path, reason: "\(name): \(sv.count) sums do not split into \(cv.count) counts")
+                throw ImportanceMatrixError.invalid(
+                    path: path, reason: "\(name): \(sv.count) sums do not split into \(cv.count) counts")
             }
             let ne0 = sv.count / cv.count
             var e = [Float](repeating: 1, count: sv.count)
@@ -59,17 +69,24 @@ public struct ImportanceMatrix: Sendable {
         let data = try Data(contentsOf: url)
         var o = 0
         func i32() throws -> Int32 {
-            guard o + 4 <= data.count else { throw ImportanceMatrixError.invalid(path: url.path, reason: "truncated at byte \(o)") }
+            guard o + 4 <= data.count else {
+                throw ImportanceMatrixError.invalid(path: url.path, reason: "truncated at byte \(o)")
+            }
             defer { o += 4 }
             return data.withUnsafeBytes { Int32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: Int32.self)) }
         }
         func bytes(_ n: Int) throws -> Data {
-            guard n >= 0, o + n <= data.count else { throw ImportanceMatrixError.invalid(path: url.path, reason: "truncated at byte \(o)") }
+            guard n >= 0, o + n <= data.count else {
+                throw ImportanceMatrixError.invalid(path: url.path, reason: "truncated at byte \(o)")
+            }
             defer { o += n }
             return data.subdata(in: o..<(o + n))
         }
         let n = try i32()
-        guard n >= 1 else { throw ImportanceMatrixError.invalid(path: url.path, reason: "not a GGUF imatrix and not a legacy .dat (entry count \(n))") }
+        guard n >= 1 else {
+            throw ImportanceMatrixError.invalid(
+                path: url.path, reason: "not a GGUF imatrix and not a legacy .dat (entry count \(n))")
+        }
         var entries: [String: [Float]] = [:]
         for _ in 0..<n {
             let len = try i32()
@@ -78,9 +95,15 @@ public struct ImportanceMatrix: Sendable {
             }
             let ncall = try i32()
             let nval = try i32()
-            guard nval >= 1 else { throw ImportanceMatrixError.invalid(path: url.path, reason: "\(name) has \(nval) values") }
+            guard nval >= 1 else {
+                throw ImportanceMatrixError.invalid(path: url.path, reason: "\(name) has \(nval) values")
+            }
             let raw = try bytes(Int(nval) * 4)
-            let values = raw.withUnsafeBytes { b in (0..<Int(nval)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+            let values = raw.withUnsafeBytes { b in
+                (0..<Int(nval)).map {
+                    Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
+                }
+            }
             entries[name] = ncall > 0 ? values.map { $0 / Float(ncall) } : values
         }
         var chunks = 0

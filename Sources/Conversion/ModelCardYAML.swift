@@ -63,7 +63,10 @@ enum ModelCardYAML {
     /// `yaml.resolver.Resolver` implicit resolution for a plain scalar.
     static func resolvePlain(_ s: String) -> PythonValue {
         if s.isEmpty || s == "~" || s == "null" || s == "Null" || s == "NULL" { return .none }
-        let bools = ["yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"]
+        let bools = [
+            "yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On", "ON",
+            "off", "Off", "OFF"
+        ]
         if bools.contains(s) { return .bool(boolValue(s)!) }
         if isYAMLFloat(s) { return floatValue(s).map(PythonValue.float) ?? .other("float") }
         if isYAMLInt(s) { return intValue(s) ?? .other("int") }
@@ -115,9 +118,13 @@ enum ModelCardYAML {
             var groups = 0
             while k < c.count, c[k] == ":" {
                 k += 1
-                if k + 1 < c.count, ("0"..."5").contains(c[k]), isDigit(c[k + 1]) { k += 2 }
-                else if k < c.count, isDigit(c[k]) { k += 1 }
-                else { return false }
+                if k + 1 < c.count, ("0"..."5").contains(c[k]), isDigit(c[k + 1]) {
+                    k += 2
+                } else if k < c.count, isDigit(c[k]) {
+                    k += 1
+                } else {
+                    return false
+                }
                 groups += 1
             }
             guard groups > 0, k < c.count, c[k] == "." else { return false }
@@ -136,8 +143,12 @@ enum ModelCardYAML {
         let rest = c.dropFirst()
         if first == "0" {
             if rest.isEmpty { return true }
-            if rest.first == "b" { return rest.count > 1 && rest.dropFirst().allSatisfy { $0 == "0" || $0 == "1" || $0 == "_" } }
-            if rest.first == "x" { return rest.count > 1 && rest.dropFirst().allSatisfy { $0.isHexDigit && $0.isASCII || $0 == "_" } }
+            if rest.first == "b" {
+                return rest.count > 1 && rest.dropFirst().allSatisfy { $0 == "0" || $0 == "1" || $0 == "_" }
+            }
+            if rest.first == "x" {
+                return rest.count > 1 && rest.dropFirst().allSatisfy { $0.isHexDigit && $0.isASCII || $0 == "_" }
+            }
             return rest.allSatisfy { ("0"..."7").contains($0) || $0 == "_" }
         }
         guard ("1"..."9").contains(first) else { return false }
@@ -147,9 +158,13 @@ enum ModelCardYAML {
         var groups = 0
         while j < c.count, c[j] == ":" {
             j += 1
-            if j + 1 < c.count, ("0"..."5").contains(c[j]), isDigit(c[j + 1]) { j += 2 }
-            else if j < c.count, isDigit(c[j]) { j += 1 }
-            else { return false }
+            if j + 1 < c.count, ("0"..."5").contains(c[j]), isDigit(c[j + 1]) {
+                j += 2
+            } else if j < c.count, isDigit(c[j]) {
+                j += 1
+            } else {
+                return false
+            }
             groups += 1
         }
         return groups > 0 && j == c.count
@@ -168,7 +183,9 @@ enum ModelCardYAML {
         takeOpt()
         guard lit("-"), take(1) else { return false }
         takeOpt()
-        if j < c.count, c[j] == "T" || c[j] == "t" { j += 1 } else {
+        if j < c.count, c[j] == "T" || c[j] == "t" {
+            j += 1
+        } else {
             let st = j
             while j < c.count, c[j] == " " || c[j] == "\t" { j += 1 }
             if j == st { return false }
@@ -196,10 +213,13 @@ enum ModelCardYAML {
         if v.first == "-" || v.first == "+" { v.removeFirst() }
         if v == "0" { return .int(0) }
         var magnitude: Int64?
-        if v.hasPrefix("0b") { magnitude = Int64(v.dropFirst(2), radix: 2) }
-        else if v.hasPrefix("0x") { magnitude = Int64(v.dropFirst(2), radix: 16) }
-        else if v.hasPrefix("0") { magnitude = Int64(v.dropFirst(), radix: 8) }
-        else if v.contains(":") {
+        if v.hasPrefix("0b") {
+            magnitude = Int64(v.dropFirst(2), radix: 2)
+        } else if v.hasPrefix("0x") {
+            magnitude = Int64(v.dropFirst(2), radix: 16)
+        } else if v.hasPrefix("0") {
+            magnitude = Int64(v.dropFirst(), radix: 8)
+        } else if v.contains(":") {
             var total: Int64 = 0
             var base: Int64 = 1
             for part in v.split(separator: ":", omittingEmptySubsequences: false).reversed() {
@@ -211,7 +231,9 @@ enum ModelCardYAML {
                 base = base.multipliedReportingOverflow(by: 60).overflow ? Int64.max : base * 60
             }
             magnitude = total
-        } else { magnitude = Int64(v) }
+        } else {
+            magnitude = Int64(v)
+        }
         guard let m = magnitude else { return v.isEmpty ? nil : .other("int") }
         return .int(sign * m)
     }

@@ -3,8 +3,8 @@
 // in `Metadata.set_gguf_meta_model` order with gguf-py's value types.
 
 import Foundation
-import JSON
 import GGUF
+import JSON
 
 public enum ModelMetadataError: Error, Equatable, CustomStringConvertible {
     /// A file exists but could not be read.
@@ -69,8 +69,11 @@ public struct ModelMetadata: Equatable, Sendable {
         public var uuid: String?
         public var repoURL: String?
 
-        public init(name: String? = nil, author: String? = nil, version: String? = nil, organization: String? = nil,
-                    description: String? = nil, url: String? = nil, doi: String? = nil, uuid: String? = nil, repoURL: String? = nil) {
+        public init(
+            name: String? = nil, author: String? = nil, version: String? = nil, organization: String? = nil,
+            description: String? = nil, url: String? = nil, doi: String? = nil, uuid: String? = nil,
+            repoURL: String? = nil
+        ) {
             self.name = name; self.author = author; self.version = version; self.organization = organization
             self.description = description; self.url = url; self.doi = doi; self.uuid = uuid; self.repoURL = repoURL
         }
@@ -147,9 +150,11 @@ public struct ModelMetadata: Equatable, Sendable {
     ///     goes to sharedParameters. With expertCount > 0 the computed label is
     ///     "{expertCount}x{size(shared + expert)}".
     ///   `config` is `config.json` already parsed by the caller (so a conversion reads it once); nil reads it here.
-    public static func load(directory: URL, overrideFile: URL? = nil, modelName: String? = nil, totalParameters: Int64,
-                            sharedParameters: Int64 = 0, expertParameters: Int64 = 0, expertCount: Int64 = 0,
-                            config: JSONValue? = nil) throws -> ModelMetadata {
+    public static func load(
+        directory: URL, overrideFile: URL? = nil, modelName: String? = nil, totalParameters: Int64,
+        sharedParameters: Int64 = 0, expertParameters: Int64 = 0, expertCount: Int64 = 0,
+        config: JSONValue? = nil
+    ) throws -> ModelMetadata {
         var w = Working()
         let dirName = pythonPathName(directory)
         var isDir: ObjCBool = false
@@ -179,7 +184,9 @@ public struct ModelMetadata: Equatable, Sendable {
 
         if genConfig.isTruthy {
             guard case .dict = genConfig else { throw ModelMetadataError.notAnObject(path: "generation_config.json") }
-            func g(_ key: String, _ current: PythonValue?) -> PythonValue? { genConfig.has(key) ? genConfig[key]! : current }
+            func g(_ key: String, _ current: PythonValue?) -> PythonValue? {
+                genConfig.has(key) ? genConfig[key]! : current
+            }
             w.samplingSequence = g("sequence", w.samplingSequence)
             w.samplingTopK = g("top_k", w.samplingTopK)
             w.samplingTopP = g("top_p", w.samplingTopP)
@@ -194,7 +201,9 @@ public struct ModelMetadata: Equatable, Sendable {
             w.samplingMirostatEta = g("mirostat_eta", w.samplingMirostatEta)
         }
 
-        if let overrideFile, FileManager.default.fileExists(atPath: overrideFile.path, isDirectory: &isDir), !isDir.boolValue {
+        if let overrideFile, FileManager.default.fileExists(atPath: overrideFile.path, isDirectory: &isDir),
+            !isDir.boolValue
+        {
             let o = try loadJSON(overrideFile)
             guard case .dict = o else { throw ModelMetadataError.notAnObject(path: overrideFile.path) }
             w.applyOverride(o)
@@ -205,14 +214,18 @@ public struct ModelMetadata: Equatable, Sendable {
         if w.name == nil || w.name == PythonValue.none { w.name = .str(dirName) }
         var result = try w.finish()
         if result.sizeLabel == nil && totalParameters > 0 {
-            result.sizeLabel = ModelNaming.sizeLabel(total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
+            result.sizeLabel = ModelNaming.sizeLabel(
+                total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
         }
         return result
     }
 
     /// gguf-py `size_label(total_params, shared_params, expert_params, expert_count)`.
-    public static func sizeLabel(totalParameters: Int64, sharedParameters: Int64 = 0, expertParameters: Int64 = 0, expertCount: Int64 = 0) -> String {
-        ModelNaming.sizeLabel(total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
+    public static func sizeLabel(
+        totalParameters: Int64, sharedParameters: Int64 = 0, expertParameters: Int64 = 0, expertCount: Int64 = 0
+    ) -> String {
+        ModelNaming.sizeLabel(
+            total: totalParameters, shared: sharedParameters, expert: expertParameters, expertCount: expertCount)
     }
 
     // MARK: - Output
@@ -292,9 +305,13 @@ public struct ModelMetadata: Equatable, Sendable {
     public func defaultFileName(outtype: String) -> String {
         func dashed(_ s: String) -> String { PythonString.strip(s).replacingOccurrences(of: " ", with: "-") }
         let base: String
-        if let basename { base = dashed(basename).replacingOccurrences(of: "/", with: "-") }
-        else if let name { base = dashed(name).replacingOccurrences(of: "/", with: "-") }
-        else { base = "ggml-model" }
+        if let basename {
+            base = dashed(basename).replacingOccurrences(of: "/", with: "-")
+        } else if let name {
+            base = dashed(name).replacingOccurrences(of: "/", with: "-")
+        } else {
+            base = "ggml-model"
+        }
         var out = base
         if let sizeLabel { out += "-\(sizeLabel)" }
         if let finetune { out += "-" + dashed(finetune) }
@@ -317,7 +334,9 @@ private func readText(_ url: URL) throws -> String {
     guard let data = FileManager.default.contents(atPath: url.path) else {
         throw ModelMetadataError.unreadableFile(path: url.path)
     }
-    guard var text = String(validating: data, as: UTF8.self) else { throw ModelMetadataError.invalidUTF8(path: url.path) }
+    guard var text = String(validating: data, as: UTF8.self) else {
+        throw ModelMetadataError.invalidUTF8(path: url.path)
+    }
     // Python's "utf-8" codec keeps a byte order mark as U+FEFF (so a BOM README has no front
     // matter and a BOM JSON file is invalid); make sure Swift did not drop it.
     if data.starts(with: [0xEF, 0xBB, 0xBF]), text.unicodeScalars.first != "\u{FEFF}" { text = "\u{FEFF}" + text }
@@ -379,7 +398,8 @@ private func loadModelCard(_ url: URL) throws -> PythonValue {
 
 /// The Python `Metadata` object while it is being filled: raw Python-like values.
 private struct Working {
-    var samplingSequence: PythonValue?, samplingTopK: PythonValue?, samplingTopP: PythonValue?, samplingMinP: PythonValue?
+    var samplingSequence: PythonValue?, samplingTopK: PythonValue?, samplingTopP: PythonValue?,
+        samplingMinP: PythonValue?
     var samplingXTCProbability: PythonValue?, samplingXTCThreshold: PythonValue?, samplingTemp: PythonValue?
     var samplingPenaltyLastN: PythonValue?, samplingPenaltyRepeat: PythonValue?, samplingMirostat: PythonValue?
     var samplingMirostatTau: PythonValue?, samplingMirostatEta: PythonValue?
@@ -393,7 +413,9 @@ private struct Working {
     // `nil` and `.none` both mean Python None; normalise to test "is None".
     static func isNone(_ v: PythonValue?) -> Bool { v == nil || v == PythonValue.none }
 
-    mutating func applyHeuristics(card: PythonValue, hfParams: PythonValue, directoryName: String, totalParams: Int64) throws {
+    mutating func applyHeuristics(
+        card: PythonValue, hfParams: PythonValue, directoryName: String, totalParams: Int64
+    ) throws {
         func use(_ field: WritableKeyPath<Working, PythonValue?>, _ key: String) {
             if card.has(key), Working.isNone(self[keyPath: field]) { self[keyPath: field] = card[key] }
         }
@@ -452,7 +474,9 @@ private struct Working {
                         if let n = c.fullName { set("name", ModelNaming.idToTitle(n)) }
                         if let o = c.organization { set("organization", ModelNaming.idToTitle(o)) }
                         if let v = c.version { set("version", v) }
-                        if let o = c.organization, let n = c.fullName { set("repo_url", "https://huggingface.co/\(o)/\(n)") }
+                        if let o = c.organization, let n = c.fullName {
+                            set("repo_url", "https://huggingface.co/\(o)/\(n)")
+                        }
                     }
                     list.append(PythonValue.makeDict(entry))
                 case .dict:
@@ -483,7 +507,8 @@ private struct Working {
 
         if let nameOrPath = hfParams["_name_or_path"], !nameOrPath.isNone {
             guard case let .str(s) = nameOrPath else {
-                throw ModelMetadataError.unsupportedValue(key: "_name_or_path", reason: "expected a string, got \(nameOrPath.pythonTypeName)")
+                throw ModelMetadataError.unsupportedValue(
+                    key: "_name_or_path", reason: "expected a string, got \(nameOrPath.pythonTypeName)")
             }
             if s.filter({ $0 == "/" }).count <= 1 { fill(from: s) }
         }
@@ -507,11 +532,15 @@ private struct Working {
         ov(\.samplingMirostatTau, "general.sampling.mirostat_tau")
         ov(\.samplingMirostatEta, "general.sampling.mirostat_eta")
         ov(\.name, "general.name"); ov(\.author, "general.author"); ov(\.version, "general.version")
-        ov(\.organization, "general.organization"); ov(\.finetune, "general.finetune"); ov(\.basename, "general.basename")
+        ov(\.organization, "general.organization"); ov(\.finetune, "general.finetune");
+        ov(\.basename, "general.basename")
         ov(\.description, "general.description"); ov(\.quantizedBy, "general.quantized_by")
-        ov(\.sizeLabel, "general.size_label"); ov(\.licenseName, "general.license.name"); ov(\.licenseLink, "general.license.link")
-        ov(\.url, "general.url"); ov(\.doi, "general.doi"); ov(\.uuid, "general.uuid"); ov(\.repoURL, "general.repo_url")
-        ov(\.sourceURL, "general.source.url"); ov(\.sourceDOI, "general.source.doi"); ov(\.sourceUUID, "general.source.uuid")
+        ov(\.sizeLabel, "general.size_label"); ov(\.licenseName, "general.license.name");
+        ov(\.licenseLink, "general.license.link")
+        ov(\.url, "general.url"); ov(\.doi, "general.doi"); ov(\.uuid, "general.uuid");
+        ov(\.repoURL, "general.repo_url")
+        ov(\.sourceURL, "general.source.url"); ov(\.sourceDOI, "general.source.doi");
+        ov(\.sourceUUID, "general.source.uuid")
         ov(\.sourceRepoURL, "general.source.repo_url")
         ov(\.baseModels, "general.base_models")
         ov(\.datasets, "general.datasets")
@@ -553,7 +582,9 @@ private struct Working {
         default: throw ModelMetadataError.unsupportedValue(key: key, reason: "not a float: \(v.pythonTypeName)")
         }
         let f = Float(d)
-        if f.isInfinite && !d.isInfinite { throw ModelMetadataError.unsupportedValue(key: key, reason: "float too large to pack with f format") }
+        if f.isInfinite && !d.isInfinite {
+            throw ModelMetadataError.unsupportedValue(key: key, reason: "float too large to pack with f format")
+        }
         return f
     }
 
@@ -568,18 +599,32 @@ private struct Working {
         default: throw ModelMetadataError.unsupportedValue(key: key, reason: "expected a list, got \(v.pythonTypeName)")
         }
         guard let first = items.first else { return .string([]) }
-        let bad = ModelMetadataError.unsupportedValue(key: key, reason: "all items in a GGUF array must have the same type (str, int, float or bool)")
+        let bad = ModelMetadataError.unsupportedValue(
+            key: key, reason: "all items in a GGUF array must have the same type (str, int, float or bool)")
         switch first {
-        case .str: return .string(try items.map { guard case let .str(s) = $0 else { throw bad }; return s })
-        case .bool: return .bool(try items.map { guard case let .bool(b) = $0 else { throw bad }; return b })
-        case .int: return .int32(try items.map { guard case let .int(i) = $0, let x = Int32(exactly: i) else { throw bad }; return x })
+        case .str:
+            return .string(
+                try items.map {
+                    guard case let .str(s) = $0 else { throw bad }; return s
+                })
+        case .bool:
+            return .bool(
+                try items.map {
+                    guard case let .bool(b) = $0 else { throw bad }; return b
+                })
+        case .int:
+            return .int32(
+                try items.map {
+                    guard case let .int(i) = $0, let x = Int32(exactly: i) else { throw bad }; return x
+                })
         case .float:
-            return .float32(try items.map {
-                guard case let .float(d) = $0 else { throw bad }
-                let f = Float(d)
-                if f.isInfinite && !d.isInfinite { throw bad }
-                return f
-            })
+            return .float32(
+                try items.map {
+                    guard case let .float(d) = $0 else { throw bad }
+                    let f = Float(d)
+                    if f.isInfinite && !d.isInfinite { throw bad }
+                    return f
+                })
         default: throw bad
         }
     }
@@ -611,10 +656,14 @@ private struct Working {
                 return s
             case let .str(text):
                 // Python: `"name" in entry` is a substring test, then entry["name"] fails.
-                if fields.contains(where: text.contains) { throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got str") }
+                if fields.contains(where: text.contains) {
+                    throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got str")
+                }
                 return ModelMetadata.Source()
             case let .list(l):
-                if l.contains(where: { fields.map(PythonValue.str).contains($0) }) { throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got list") }
+                if l.contains(where: { fields.map(PythonValue.str).contains($0) }) {
+                    throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got list")
+                }
                 return ModelMetadata.Source()
             default:
                 throw ModelMetadataError.unsupportedValue(key: k, reason: "expected a dict, got \(item.pythonTypeName)")
@@ -658,12 +707,14 @@ private struct Working {
         m.sourceRepoURL = try W.string(sourceRepoURL, "general.source.repo_url")
         if let license, !license.isNone {
             if case let .list(l) = license {
-                m.license = .list(try l.map {
-                    guard case let .str(s) = $0 else {
-                        throw ModelMetadataError.unsupportedValue(key: "general.license", reason: "list items must be strings")
-                    }
-                    return s
-                })
+                m.license = .list(
+                    try l.map {
+                        guard case let .str(s) = $0 else {
+                            throw ModelMetadataError.unsupportedValue(
+                                key: "general.license", reason: "list items must be strings")
+                        }
+                        return s
+                    })
             } else {
                 m.license = .string(try W.string(license, "general.license") ?? "")
             }
@@ -681,9 +732,13 @@ private struct Working {
 /// `re.match(r"https?://huggingface.co/([^/]+/[^/]+)$", url).group(1)`.
 private func huggingFaceID(inURL s: String) -> String? {
     var u = Array(s.unicodeScalars)[...]
-    if PythonString.string(u.prefix(7)) == "http://" { u = u.dropFirst(7) }
-    else if PythonString.string(u.prefix(8)) == "https://" { u = u.dropFirst(8) }
-    else { return nil }
+    if PythonString.string(u.prefix(7)) == "http://" {
+        u = u.dropFirst(7)
+    } else if PythonString.string(u.prefix(8)) == "https://" {
+        u = u.dropFirst(8)
+    } else {
+        return nil
+    }
     let host = Array("huggingface".unicodeScalars)
     guard u.count > 15, Array(u.prefix(11)) == host else { return nil }
     let dot = u[u.startIndex + 11]

@@ -32,7 +32,9 @@ enum ModelNaming {
     /// `\d+([.]\d+)*`
     private static func isDottedDigits(_ u: ArraySlice<Unicode.Scalar>) -> Bool {
         guard !u.isEmpty else { return false }
-        return u.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0.allSatisfy(PythonString.isDecimal) }
+        return u.split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
+            !$0.isEmpty && $0.allSatisfy(PythonString.isDecimal)
+        }
     }
 
     /// fullmatch `(v|iter)?\d+([.]\d+)*`, IGNORECASE.
@@ -79,7 +81,9 @@ enum ModelNaming {
         // Optional prefix: 'A' or \d+x.
         var candidates: [ArraySlice<Unicode.Scalar>] = [u]
         if let f = u.first, PythonString.eqI(f, "a") { candidates.append(u.dropFirst()) }
-        if let x = u.firstIndex(where: { PythonString.eqI($0, "x") }), x > u.startIndex, u[u.startIndex..<x].allSatisfy(PythonString.isDecimal) {
+        if let x = u.firstIndex(where: { PythonString.eqI($0, "x") }), x > u.startIndex,
+            u[u.startIndex..<x].allSatisfy(PythonString.isDecimal)
+        {
             candidates.append(u[(x + 1)...])
         }
         return candidates.contains(where: isSizeCore)
@@ -96,7 +100,9 @@ enum ModelNaming {
             core = core.dropLast()
         } else if isUnit(last) {
             core = core.dropLast()
-        } else { return false }
+        } else {
+            return false
+        }
         let pieces = core.split(omittingEmptySubsequences: false) { $0 == "." || $0 == "_" }
         guard pieces.count <= 2 else { return false }
         return pieces.allSatisfy { !$0.isEmpty && $0.allSatisfy(PythonString.isDecimal) }
@@ -131,7 +137,8 @@ enum ModelNaming {
         }
         if let o = org, o.unicodeScalars.first == "." { org = nil }
 
-        var parts: [[Unicode.Scalar]] = fullName.unicodeScalars.split(separator: "-", omittingEmptySubsequences: true).map(Array.init)
+        var parts: [[Unicode.Scalar]] = fullName.unicodeScalars.split(separator: "-", omittingEmptySubsequences: true)
+            .map(Array.init)
         var types = [Tags](repeating: [], count: parts.count)
 
         for i in parts.indices {
@@ -148,11 +155,15 @@ enum ModelNaming {
                     // bloom-7b1 notation: "7b1" -> "7.1b"
                     part = Array(part.dropLast(2)) + ["."] + [last, part[part.count - 2]]
                 }
-                if part.count > 1, PythonString.isDecimal(part[part.count - 2]), ["k", "m", "b", "t"].contains(part[part.count - 1]) {
+                if part.count > 1, PythonString.isDecimal(part[part.count - 2]),
+                    ["k", "m", "b", "t"].contains(part[part.count - 1])
+                {
                     part[part.count - 1] = Unicode.Scalar(UInt8(part[part.count - 1].value) - 32)
                 }
-                if totalParams != 0, let unit = part.last, let scale = ["K": 1.0e3, "M": 1.0e6, "B": 1.0e9, "T": 1.0e12][String(unit)],
-                   let number = PythonString.decimalFloat(part.dropLast()) {
+                if totalParams != 0, let unit = part.last,
+                    let scale = ["K": 1.0e3, "M": 1.0e6, "B": 1.0e9, "T": 1.0e12][String(unit)],
+                    let number = PythonString.decimalFloat(part.dropLast())
+                {
                     let labelParams = number * scale
                     let contextLike: Bool
                     if totalParams < 0 {
@@ -179,7 +190,9 @@ enum ModelNaming {
         }
 
         // Word-based size labels are dropped when a number-based one exists.
-        let hasNumericSize = zip(parts, types).contains { $1.contains(.sizeLabel) && $0.contains(where: PythonString.isDecimal) }
+        let hasNumericSize = zip(parts, types).contains {
+            $1.contains(.sizeLabel) && $0.contains(where: PythonString.isDecimal)
+        }
         if hasNumericSize {
             for i in parts.indices where types[i].contains(.sizeLabel) && parts[i].allSatisfy(PythonString.isAlpha) {
                 types[i].remove(.sizeLabel)
@@ -215,7 +228,9 @@ enum ModelNaming {
         let finetune = joined { $0.contains(.finetune) }
         let version = joined { $0.contains(.version) && !$0.contains(.basename) }
         if sizeLabel == nil && finetune == nil && version == nil { basename = nil }
-        return ModelIDComponents(fullName: fullName, organization: org, basename: basename, finetune: finetune, version: version, sizeLabel: sizeLabel)
+        return ModelIDComponents(
+            fullName: fullName, organization: org, basename: basename, finetune: finetune, version: version,
+            sizeLabel: sizeLabel)
     }
 
     /// `utility.model_weight_count_rounded_notation(count, min_digits=2)`.
@@ -223,10 +238,15 @@ enum ModelNaming {
         let x = Double(count)
         let scaled: Double
         let suffix: String
-        if x > 1e12 { scaled = x * 1e-12; suffix = "T" }
-        else if x > 1e9 { scaled = x * 1e-9; suffix = "B" }
-        else if x > 1e6 { scaled = x * 1e-6; suffix = "M" }
-        else { scaled = x * 1e-3; suffix = "K" }
+        if x > 1e12 {
+            scaled = x * 1e-12; suffix = "T"
+        } else if x > 1e9 {
+            scaled = x * 1e-9; suffix = "B"
+        } else if x > 1e6 {
+            scaled = x * 1e-6; suffix = "M"
+        } else {
+            scaled = x * 1e-3; suffix = "K"
+        }
         let rounded = scaled.rounded(.toNearestOrEven)
         var digits = String(format: "%.0f", rounded)
         while digits.hasPrefix("0") { digits.removeFirst() }

@@ -43,7 +43,9 @@ enum PythonString {
         for c in s.unicodeScalars {
             if isSpace(c) {
                 if !cur.isEmpty { out.append(String(cur)); cur = String.UnicodeScalarView() }
-            } else { cur.append(c) }
+            } else {
+                cur.append(c)
+            }
         }
         if !cur.isEmpty { out.append(String(cur)) }
         return out
@@ -115,9 +117,13 @@ enum PythonString {
         var ascii = ""
         var sawDigit = false
         for c in u {
-            if c == "." { ascii.append(".") }
-            else if isDecimal(c), let v = c.properties.numericValue { ascii += String(Int(v)); sawDigit = true }
-            else { return nil }
+            if c == "." {
+                ascii.append(".")
+            } else if isDecimal(c), let v = c.properties.numericValue {
+                ascii += String(Int(v)); sawDigit = true
+            } else {
+                return nil
+            }
         }
         guard sawDigit, ascii.filter({ $0 == "." }).count <= 1 else { return nil }
         if ascii.hasPrefix(".") { ascii = "0" + ascii }

@@ -25,7 +25,8 @@ indirect enum PythonValue: Equatable, Sendable {
         case let (.float(a), .float(b)): a == b || (a.isNaN && b.isNaN)
         case let (.str(a), .str(b)): a == b
         case let (.list(a), .list(b)): a == b
-        case let (.dict(a), .dict(b)): a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case let (.dict(a), .dict(b)):
+            a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
         case let (.other(a), .other(b)): a == b
         default: false
         }
@@ -97,7 +98,8 @@ extension PythonValue {
         case .double(let d): self = .float(d)
         case .string(let s): self = .str(s)
         case .array(let a): self = .list(a.map(PythonValue.init(json:)))
-        case .object(let members): self = PythonValue.makeDict(members.map { (.str($0.key), PythonValue(json: $0.value)) })
+        case .object(let members):
+            self = PythonValue.makeDict(members.map { (.str($0.key), PythonValue(json: $0.value)) })
         }
     }
 }

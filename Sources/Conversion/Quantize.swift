@@ -57,7 +57,9 @@ public struct QuantizeOptions: Sendable {
     public var dryRun = false
     public var overwrite = false
 
-    public init(input: URL, output: URL, fileType: LlamaFileType, threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(
+        input: URL, output: URL, fileType: LlamaFileType, threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
         self.input = input
         self.output = output
         self.fileType = fileType
@@ -118,7 +120,9 @@ public enum Quantize {
         let raw: UnsafeRawBufferPointer?
     }
 
-    public static func run(_ options: QuantizeOptions, progress: ((QuantizePlanEntry, Int, Int) -> Void)? = nil) throws -> QuantizeResult {
+    public static func run(
+        _ options: QuantizeOptions, progress: ((QuantizePlanEntry, Int, Int) -> Void)? = nil
+    ) throws -> QuantizeResult {
         var isDir: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: options.input.path, isDirectory: &isDir)
         var metadata: GGUFMetadata
@@ -127,13 +131,17 @@ public enum Quantize {
             let p = try Converter.prepare(ConversionOptions(checkpoint: options.input, outputType: .f32))
             metadata = p.metadata
             items = p.tensors.map { t in
-                Item(name: t.name, dimensions: trimmed(t.shape.reversed()), type: .f32, rows: PlannedRows(tensor: t), raw: nil)
+                Item(
+                    name: t.name, dimensions: trimmed(t.shape.reversed()), type: .f32, rows: PlannedRows(tensor: t),
+                    raw: nil)
             }
         } else {
             let f = try GGUFFile(url: options.input)
             metadata = f.metadata
             items = f.tensors.map { t in
-                Item(name: t.name, dimensions: trimmed(t.dimensions), type: t.type, rows: GGUFRows(file: f, info: t), raw: f.data(for: t))
+                Item(
+                    name: t.name, dimensions: trimmed(t.dimensions), type: t.type, rows: GGUFRows(file: f, info: t),
+                    raw: f.data(for: t))
             }
         }
         let path = options.input.path
@@ -170,7 +178,8 @@ public enum Quantize {
                 if e.count == expected {
                     w = e
                 } else if item.name != "token_embd.weight" {
-                    throw ImportanceMatrixError.sizeMismatch(path: m.path, tensor: item.name, expected: expected, actual: e.count)
+                    throw ImportanceMatrixError.sizeMismatch(
+                        path: m.path, tensor: item.name, expected: expected, actual: e.count)
                 }
             }
             if converts, w == nil, policy.requiresImportanceMatrix(name: item.name, target: choice.target) {
@@ -183,10 +192,12 @@ public enum Quantize {
                 throw QuantizeError.cannotEncode(tensor: item.name, type: choice.target.description)
             }
             let elements = item.dimensions.reduce(1, *)
-            entries.append(QuantizePlanEntry(
-                name: item.name, dimensions: item.dimensions, from: item.type, to: choice.target,
-                bytesBefore: item.type.byteCount(elements: elements), bytesAfter: choice.target.byteCount(elements: elements),
-                usesImportanceMatrix: w != nil, fellBack: choice.fellBack))
+            entries.append(
+                QuantizePlanEntry(
+                    name: item.name, dimensions: item.dimensions, from: item.type, to: choice.target,
+                    bytesBefore: item.type.byteCount(elements: elements),
+                    bytesAfter: choice.target.byteCount(elements: elements),
+                    usesImportanceMatrix: w != nil, fellBack: choice.fellBack))
             weights.append(w)
         }
 
@@ -197,10 +208,18 @@ public enum Quantize {
         var kvOverrides = options.overrideKV
         if let m = importance, !m.entries.isEmpty {
             // llama-quantize stores the path as it was given on the command line.
-            kvOverrides.append(KVOverride(key: "quantize.imatrix.file", value: .string(truncated127(options.importanceMatrix!.relativePath))))
-            if let d = m.datasets.first { kvOverrides.append(KVOverride(key: "quantize.imatrix.dataset", value: .string(truncated127(d)))) }
-            kvOverrides.append(KVOverride(key: "quantize.imatrix.entries_count", value: .uint32(UInt32(m.entries.count))))
-            if m.chunkCount > 0 { kvOverrides.append(KVOverride(key: "quantize.imatrix.chunks_count", value: .uint32(UInt32(m.chunkCount)))) }
+            kvOverrides.append(
+                KVOverride(
+                    key: "quantize.imatrix.file", value: .string(truncated127(options.importanceMatrix!.relativePath))))
+            if let d = m.datasets.first {
+                kvOverrides.append(KVOverride(key: "quantize.imatrix.dataset", value: .string(truncated127(d))))
+            }
+            kvOverrides.append(
+                KVOverride(key: "quantize.imatrix.entries_count", value: .uint32(UInt32(m.entries.count))))
+            if m.chunkCount > 0 {
+                kvOverrides.append(
+                    KVOverride(key: "quantize.imatrix.chunks_count", value: .uint32(UInt32(m.chunkCount))))
+            }
         }
         for o in kvOverrides { metadata.moveToEnd(o.key, o.value) }
 
@@ -213,7 +232,8 @@ public enum Quantize {
             return QuantizeResult(output: options.output, entries: entries, fileBytes: size, wrote: false)
         }
 
-        let writer = try GGUFWriter(destination: options.output, metadata: metadata, tensors: infos, overwrite: options.overwrite)
+        let writer = try GGUFWriter(
+            destination: options.output, metadata: metadata, tensors: infos, overwrite: options.overwrite)
         var encoder = TensorEncoder(threads: max(1, options.threads))
         for (i, (item, entry)) in zip(items, entries).enumerated() {
             if entry.to == item.type, let raw = item.raw {
@@ -225,7 +245,8 @@ public enum Quantize {
             progress?(entry, i, entries.count)
         }
         try writer.finish()
-        return QuantizeResult(output: options.output, entries: entries, fileBytes: fileSize(options.output), wrote: true)
+        return QuantizeResult(
+            output: options.output, entries: entries, fileBytes: fileSize(options.output), wrote: true)
     }
 
     /// `ggml_n_dims`: trailing dimensions of 1 are dropped (at least one stays).
@@ -247,7 +268,9 @@ public enum Quantize {
             case nil: nil
             }
         }
-        guard let layers = int("block_count") else { throw QuantizeError.missingModelKey(path: path, key: "\(arch).block_count") }
+        guard let layers = int("block_count") else {
+            throw QuantizeError.missingModelKey(path: path, key: "\(arch).block_count")
+        }
         let heads = int("attention.head_count") ?? 0
         return QuantizationModelFacts(
             architecture: arch, layerCount: layers, headCount: heads,

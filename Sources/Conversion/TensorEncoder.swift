@@ -57,7 +57,8 @@ struct TensorEncoder {
                                 destinationCount: dst.count, importance: imatrix, threads: threads)
                         } catch let QuantizationError.nonFiniteValue(row, column, value) {
                             // The quantizer scans every chunk before writing; name the tensor and its row.
-                            throw ConversionError.nonFiniteWeight(tensor: source.displayName, row: first + row, column: column, value: value)
+                            throw ConversionError.nonFiniteWeight(
+                                tensor: source.displayName, row: first + row, column: column, value: value)
                         }
                     }
                     try writer.appendTensorData(UnsafeRawBufferPointer(rebasing: dst[0..<(count * rowBytes)]))

@@ -16,7 +16,9 @@ struct VocabularyExport {
         let files = try TokenizerFiles.load(directory: directory, config: config.document)
         var out = GGUFMetadata()
         func add(_ e: [TokenizerMetadataEntry]) { for x in e { out.set(x.key, x.value.gguf) } }
-        var source = directory.appendingPathComponent(files.hasSentencePieceModel ? "tokenizer.model" : "tokenizer.json").path
+        var source = directory.appendingPathComponent(
+            files.hasSentencePieceModel ? "tokenizer.model" : "tokenizer.json"
+        ).path
 
         switch family {
         case .llama:
@@ -32,7 +34,9 @@ struct VocabularyExport {
             }
             if vocabSize == 49152 { out.set("tokenizer.ggml.add_bos_token", .bool(false)) }
         case .qwen2, .qwen3:
-            add(files.hasSentencePieceModel ? try TokenizerMetadata.sentencePiece(files: files) : try TokenizerMetadata.gpt2(files: files))
+            add(
+                files.hasSentencePieceModel
+                    ? try TokenizerMetadata.sentencePiece(files: files) : try TokenizerMetadata.gpt2(files: files))
         case .phi3:
             if files.tokenizerClass == "GPT2Tokenizer" {
                 add(try TokenizerMetadata.gpt2(files: files))

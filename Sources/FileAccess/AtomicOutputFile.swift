@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// A file written under a temporary name in the destination folder and renamed into place by ``commit()``.
 ///
@@ -58,7 +59,9 @@ public final class AtomicOutputFile {
         precondition(position >= 0 && position + bytes.count <= offset, "only written bytes can be overwritten")
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done)) }
+            let n = bytes.withUnsafeBytes {
+                pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(position + done))
+            }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .writeFailed(path: destination.path, reason: String(cString: strerror(errno)))

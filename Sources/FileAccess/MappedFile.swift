@@ -1,9 +1,10 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
 
 /// A read-only memory mapping of a whole file. The mapping lives as long as this object.
 ///
@@ -31,7 +32,9 @@ public final class MappedFile: @unchecked Sendable {
             return
         }
         let p = mmap(nil, count, PROT_READ, MAP_PRIVATE, fd, 0)
-        guard let p, p != MAP_FAILED else { throw .cannotOpen(path: url.path, reason: "mmap: \(String(cString: strerror(errno)))") }
+        guard let p, p != MAP_FAILED else {
+            throw .cannotOpen(path: url.path, reason: "mmap: \(String(cString: strerror(errno)))")
+        }
         base = UnsafeRawPointer(p)
     }
 

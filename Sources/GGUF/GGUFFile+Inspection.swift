@@ -40,10 +40,12 @@ public enum GGUFInspection {
             return Report.Entry(key: entry.key, type: typeName, value: jsonValue(entry.value))
         }
         let tensors = file.tensors.map {
-            Report.Tensor(name: $0.name, type: $0.type.description, shape: $0.dimensions, offset: $0.offset, bytes: $0.byteCount)
+            Report.Tensor(
+                name: $0.name, type: $0.type.description, shape: $0.dimensions, offset: $0.offset, bytes: $0.byteCount)
         }
-        return Report(path: file.url.path, version: Int(file.version), alignment: file.alignment, dataOffset: file.dataOffset,
-                      fileBytes: file.fileSize, metadata: metadata, tensors: tensors)
+        return Report(
+            path: file.url.path, version: Int(file.version), alignment: file.alignment, dataOffset: file.dataOffset,
+            fileBytes: file.fileSize, metadata: metadata, tensors: tensors)
     }
 
     /// A metadata value as JSON: integers (a UInt64 past Int64's range as a float), floats, booleans, strings
@@ -96,15 +98,19 @@ public enum GGUFInspection {
 
     /// A readable listing; arrays show their first `arrayPreview` elements.
     public static func text(_ file: GGUFFile, arrayPreview: Int = 8) -> String {
-        var out = "\(file.url.path): GGUF v\(file.version), \(file.metadata.count) keys, \(file.tensors.count) tensors, \(file.fileSize) bytes, alignment \(file.alignment)\n\n"
+        var out =
+            "\(file.url.path): GGUF v\(file.version), \(file.metadata.count) keys, \(file.tensors.count) tensors, \(file.fileSize) bytes, alignment \(file.alignment)\n\n"
         let width = min(48, file.metadata.keys.map(\.count).max() ?? 0)
         for (key, value) in file.metadata {
-            out += "  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(render(value, preview: arrayPreview))\n"
+            out +=
+                "  \(key.padding(toLength: width, withPad: " ", startingAt: 0))  \(render(value, preview: arrayPreview))\n"
         }
-        out += "\n  \("tensor".padding(toLength: 34, withPad: " ", startingAt: 0)) \("type".padding(toLength: 7, withPad: " ", startingAt: 0)) \("shape (ne)".padding(toLength: 18, withPad: " ", startingAt: 0)) \("offset".padding(toLength: 12, withPad: " ", startingAt: 0)) bytes\n"
+        out +=
+            "\n  \("tensor".padding(toLength: 34, withPad: " ", startingAt: 0)) \("type".padding(toLength: 7, withPad: " ", startingAt: 0)) \("shape (ne)".padding(toLength: 18, withPad: " ", startingAt: 0)) \("offset".padding(toLength: 12, withPad: " ", startingAt: 0)) bytes\n"
         for t in file.tensors {
             let shape = t.dimensions.map(String.init).joined(separator: " × ")
-            out += "  \(t.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(t.type.description.padding(toLength: 7, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(file.dataOffset + t.offset).padding(toLength: 12, withPad: " ", startingAt: 0)) \(t.byteCount)\n"
+            out +=
+                "  \(t.name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(t.type.description.padding(toLength: 7, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 18, withPad: " ", startingAt: 0)) \(String(file.dataOffset + t.offset).padding(toLength: 12, withPad: " ", startingAt: 0)) \(t.byteCount)\n"
         }
         return out
     }

@@ -84,11 +84,13 @@ public final class GGUFFile: @unchecked Sendable {
                 throw .unknownTensorType(path: url.path, tensor: name, rawType: rawType)
             }
             guard dims[0] % Int64(type.blockSize) == 0 else {
-                throw .rowNotMultipleOfBlock(path: url.path, tensor: name, rowLength: Int(dims[0]), type: type.description)
+                throw .rowNotMultipleOfBlock(
+                    path: url.path, tensor: name, rowLength: Int(dims[0]), type: type.description)
             }
             let offset = Int(truncatingIfNeeded: try r.u64())
             guard offset == expectedOffset else {
-                throw .misplacedTensorData(path: url.path, tensor: name, expectedOffset: expectedOffset, actualOffset: offset)
+                throw .misplacedTensorData(
+                    path: url.path, tensor: name, expectedOffset: expectedOffset, actualOffset: offset)
             }
             let info = GGUFTensorInfo(name: name, dimensions: dims.map { Int($0) }, type: type, offset: offset)
             expectedOffset = GGUF.pad(offset + info.byteCount, to: alignment)
@@ -97,7 +99,8 @@ public final class GGUFFile: @unchecked Sendable {
         }
         dataOffset = GGUF.pad(r.offset, to: alignment)
         for t in tensors where dataOffset + t.offset + t.byteCount > file.count {
-            throw .tensorDataOutOfBounds(path: url.path, tensor: t.name, end: dataOffset + t.offset + t.byteCount, fileSize: file.count)
+            throw .tensorDataOutOfBounds(
+                path: url.path, tensor: t.name, end: dataOffset + t.offset + t.byteCount, fileSize: file.count)
         }
         self.tensors = tensors
         self.tensorIndex = tensorIndex
@@ -196,7 +199,9 @@ struct ByteReader {
         try need(n * MemoryLayout<T>.size)
         let base = offset
         offset += n * MemoryLayout<T>.size
-        return (0..<n).map { T(littleEndian: bytes.loadUnaligned(fromByteOffset: base + $0 * MemoryLayout<T>.size, as: T.self)) }
+        return (0..<n).map {
+            T(littleEndian: bytes.loadUnaligned(fromByteOffset: base + $0 * MemoryLayout<T>.size, as: T.self))
+        }
     }
 
     private mutating func array(of type: GGUFValueType, count n: Int) throws(GGUFError) -> GGUFArray {

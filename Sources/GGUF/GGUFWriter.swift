@@ -38,13 +38,16 @@ public final class GGUFWriter {
         var names = Set<String>()
         var offset = 0
         for var t in tensors {
-            guard t.name.utf8.count <= GGUF.maxNameLength else { throw GGUFError.tensorNameTooLong(path: path, name: t.name) }
+            guard t.name.utf8.count <= GGUF.maxNameLength else {
+                throw GGUFError.tensorNameTooLong(path: path, name: t.name)
+            }
             guard names.insert(t.name).inserted else { throw GGUFError.duplicateTensor(path: path, name: t.name) }
             guard (1...4).contains(t.dimensions.count), t.dimensions.allSatisfy({ $0 >= 0 }) else {
                 throw GGUFError.invalidDimensions(path: path, tensor: t.name, dimensions: t.dimensions.map(Int64.init))
             }
             guard t.dimensions[0] % t.type.blockSize == 0 else {
-                throw GGUFError.rowNotMultipleOfBlock(path: path, tensor: t.name, rowLength: t.dimensions[0], type: t.type.description)
+                throw GGUFError.rowNotMultipleOfBlock(
+                    path: path, tensor: t.name, rowLength: t.dimensions[0], type: t.type.description)
             }
             t.offset = offset
             offset = GGUF.pad(offset + t.byteCount, to: alignment)
@@ -64,7 +67,8 @@ public final class GGUFWriter {
     /// Appends the next tensor's data (exactly its byte count) and its padding.
     public func writeTensorData(_ bytes: UnsafeRawBufferPointer) throws {
         if let t = pendingTensor, writtenOfTensor == 0, bytes.count != t.byteCount {
-            throw GGUFError.tensorSizeMismatch(path: destination.path, tensor: t.name, expected: t.byteCount, actual: bytes.count)
+            throw GGUFError.tensorSizeMismatch(
+                path: destination.path, tensor: t.name, expected: t.byteCount, actual: bytes.count)
         }
         try appendTensorData(bytes)
     }
@@ -73,10 +77,12 @@ public final class GGUFWriter {
     /// tensor becomes pending. A chunk may not run past the pending tensor's end.
     public func appendTensorData(_ bytes: UnsafeRawBufferPointer) throws {
         guard let t = pendingTensor else {
-            throw GGUFError.tensorSizeMismatch(path: destination.path, tensor: "(none left)", expected: 0, actual: bytes.count)
+            throw GGUFError.tensorSizeMismatch(
+                path: destination.path, tensor: "(none left)", expected: 0, actual: bytes.count)
         }
         guard writtenOfTensor + bytes.count <= t.byteCount else {
-            throw GGUFError.tensorSizeMismatch(path: destination.path, tensor: t.name, expected: t.byteCount, actual: writtenOfTensor + bytes.count)
+            throw GGUFError.tensorSizeMismatch(
+                path: destination.path, tensor: t.name, expected: t.byteCount, actual: writtenOfTensor + bytes.count)
         }
         try output.write(bytes)
         writtenOfTensor += bytes.count

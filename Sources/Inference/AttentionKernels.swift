@@ -20,8 +20,10 @@ enum AttentionKernels {
     /// (`columns` ≤ 32 stored; `panel1` is read only when `columns` > 16): each output is the same FMA chain,
     /// so the results are identical.
     @inline(__always)
-    static func tile1x32(_ x: UnsafePointer<Float>, n: Int, panel0: UnsafePointer<Float>, panel1: UnsafePointer<Float>,
-                         ldp: Int, c: UnsafeMutablePointer<Float>, columns: Int, accumulate: Bool) {
+    static func tile1x32(
+        _ x: UnsafePointer<Float>, n: Int, panel0: UnsafePointer<Float>, panel1: UnsafePointer<Float>,
+        ldp: Int, c: UnsafeMutablePointer<Float>, columns: Int, accumulate: Bool
+    ) {
         var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
         if accumulate {
             if columns == 32 {
@@ -47,7 +49,8 @@ enum AttentionKernels {
             q += ldp
         }
         if columns == 32 {
-            MatrixKernels.store8(c0, c); MatrixKernels.store8(c1, c + 8); MatrixKernels.store8(c2, c + 16); MatrixKernels.store8(c3, c + 24)
+            MatrixKernels.store8(c0, c); MatrixKernels.store8(c1, c + 8); MatrixKernels.store8(c2, c + 16);
+            MatrixKernels.store8(c3, c + 24)
         } else {
             for j in 0..<columns {
                 let v = j < 16 ? (j < 8 ? c0[j] : c1[j - 8]) : (j < 24 ? c2[j - 16] : c3[j - 24])
@@ -60,22 +63,26 @@ enum AttentionKernels {
     /// of columns 16b ..< 16b+16 is `P_b = panels + b·panelStride` (16 floats read per panel row, past
     /// `columns` up to the next multiple of 16).
     @inline(__always)
-    static func product(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panels: UnsafePointer<Float>,
-                        panelStride: Int, ldp: Int, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int,
-                        accumulate: Bool = false) {
+    static func product(
+        _ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panels: UnsafePointer<Float>,
+        panelStride: Int, ldp: Int, c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int,
+        accumulate: Bool = false
+    ) {
         var j = 0, p = panels
         if rows == 1 {
             while j < columns {
-                tile1x32(x, n: n, panel0: p, panel1: p + panelStride, ldp: ldp, c: c + j, columns: min(32, columns - j),
-                         accumulate: accumulate)
+                tile1x32(
+                    x, n: n, panel0: p, panel1: p + panelStride, ldp: ldp, c: c + j, columns: min(32, columns - j),
+                    accumulate: accumulate)
                 j += 32
                 p += 2 * panelStride
             }
             return
         }
         while j < columns {
-            MatrixKernels.tile6x16(x, ldx: ldx, rows: rows, n: n, panel: p, ldp: ldp, c: c + j, ldc: ldc, columns: min(16, columns - j),
-                                   accumulate: accumulate)
+            MatrixKernels.tile6x16(
+                x, ldx: ldx, rows: rows, n: n, panel: p, ldp: ldp, c: c + j, ldc: ldc, columns: min(16, columns - j),
+                accumulate: accumulate)
             j += 16
             p += panelStride
         }

@@ -70,8 +70,10 @@ enum Q4_0Product {
     /// must be a multiple of 4 and `tokens.upperBound` a multiple of 4 or `totalTokens`;
     /// slots of the last group at or beyond `totalTokens` are zero-filled.  Disjoint ranges may
     /// be prepared concurrently.
-    static func prepare(_ x: UnsafePointer<Float>, columns: Int, tokens: Range<Int>, totalTokens: Int,
-                        into: UnsafeMutableRawPointer) {
+    static func prepare(
+        _ x: UnsafePointer<Float>, columns: Int, tokens: Range<Int>, totalTokens: Int,
+        into: UnsafeMutableRawPointer
+    ) {
         precondition(columns % 32 == 0 && tokens.lowerBound % 4 == 0)
         precondition(tokens.upperBound % 4 == 0 || tokens.upperBound == totalTokens)
         let nb = columns / 32
@@ -85,7 +87,9 @@ enum Q4_0Product {
                     for b in 0..<nb {
                         let blk = group + b * actBlockBytes
                         blk.storeBytes(of: Float(0), toByteOffset: 4 * slot, as: Float.self)
-                        for k in 0..<32 { blk.storeBytes(of: UInt32(0), toByteOffset: 16 + 128 * slot + 4 * k, as: UInt32.self) }
+                        for k in 0..<32 {
+                            blk.storeBytes(of: UInt32(0), toByteOffset: 16 + 128 * slot + 4 * k, as: UInt32.self)
+                        }
                     }
                     continue
                 }
@@ -97,8 +101,9 @@ enum Q4_0Product {
                     let v1 = src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
                     let v2 = src.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self)
                     let v3 = src.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self)
-                    let m = ActivationGrid.max8(ActivationGrid.max8(ActivationGrid.abs8(v0), ActivationGrid.abs8(v1)),
-                                                ActivationGrid.max8(ActivationGrid.abs8(v2), ActivationGrid.abs8(v3)))
+                    let m = ActivationGrid.max8(
+                        ActivationGrid.max8(ActivationGrid.abs8(v0), ActivationGrid.abs8(v1)),
+                        ActivationGrid.max8(ActivationGrid.abs8(v2), ActivationGrid.abs8(v3)))
                     var amax = m[0]
                     for i in 1..<8 where m[i] > amax { amax = m[i] }
                     let d = amax / 127
@@ -138,8 +143,10 @@ enum Q4_0Product {
     /// by `prepare` for all `tokens` tokens (totalTokens == tokens).  Any row split (multiples of
     /// 8, ideally of 32 — rows are processed in tiles of 32, a shorter tail tile is zero-padded)
     /// gives identical results, so disjoint row ranges can run on different threads.
-    static func multiply(weights: UnsafeRawPointer, rows: Range<Int>, columns: Int, activations: UnsafeRawPointer,
-                         tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    static func multiply(
+        weights: UnsafeRawPointer, rows: Range<Int>, columns: Int, activations: UnsafeRawPointer,
+        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         precondition(columns % 32 == 0 && rows.lowerBound % 8 == 0 && rows.count % 8 == 0)
         let nb = columns / 32
         let rowBytes = nb * weightBlockBytes
@@ -177,7 +184,9 @@ enum Q4_0Product {
     /// Decode up to 32 rows × nb blocks into the tile scratch: Int16 weights at
     /// [block][column k][row], Float scales after each block's values. Missing rows are zero.
     /// Four rows are handled at a time, their four Int16 values packed into one UInt64 store.
-    static func decodeTile(_ w: UnsafeRawPointer, rowBytes: Int, rows nr: Int, nb: Int, into tile: UnsafeMutableRawPointer) {
+    static func decodeTile(
+        _ w: UnsafeRawPointer, rowBytes: Int, rows nr: Int, nb: Int, into tile: UnsafeMutableRawPointer
+    ) {
         // a Q4_0 block whose nibbles are all 8 (value 0): stands in for rows past `nr`
         let zeroBlock: (UInt64, UInt64, UInt64) = (0x8888_8888_8888_0000, 0x8888_8888_8888_8888, 0x8888)
         withUnsafeBytes(of: zeroBlock) { zb in
@@ -190,11 +199,19 @@ enum Q4_0Product {
                     let p1 = r + 1 < nr ? w + (r + 1) * rowBytes + b * weightBlockBytes : zero
                     let p2 = r + 2 < nr ? w + (r + 2) * rowBytes + b * weightBlockBytes : zero
                     let p3 = r + 3 < nr ? w + (r + 3) * rowBytes + b * weightBlockBytes : zero
-                    let sc = dst + 2048 + 4 * r                           // row scales as Float
-                    sc.storeBytes(of: Float(Float16(bitPattern: p0.loadUnaligned(as: UInt16.self))), toByteOffset: 0, as: Float.self)
-                    sc.storeBytes(of: Float(Float16(bitPattern: p1.loadUnaligned(as: UInt16.self))), toByteOffset: 4, as: Float.self)
-                    sc.storeBytes(of: Float(Float16(bitPattern: p2.loadUnaligned(as: UInt16.self))), toByteOffset: 8, as: Float.self)
-                    sc.storeBytes(of: Float(Float16(bitPattern: p3.loadUnaligned(as: UInt16.self))), toByteOffset: 12, as: Float.self)
+                    let sc = dst + 2048 + 4 * r  // row scales as Float
+                    sc.storeBytes(
+                        of: Float(Float16(bitPattern: p0.loadUnaligned(as: UInt16.self))), toByteOffset: 0,
+                        as: Float.self)
+                    sc.storeBytes(
+                        of: Float(Float16(bitPattern: p1.loadUnaligned(as: UInt16.self))), toByteOffset: 4,
+                        as: Float.self)
+                    sc.storeBytes(
+                        of: Float(Float16(bitPattern: p2.loadUnaligned(as: UInt16.self))), toByteOffset: 8,
+                        as: Float.self)
+                    sc.storeBytes(
+                        of: Float(Float16(bitPattern: p3.loadUnaligned(as: UInt16.self))), toByteOffset: 12,
+                        as: Float.self)
                     for j in 0..<16 {
                         let b0 = UInt64(p0.load(fromByteOffset: 2 + j, as: UInt8.self))
                         let b1 = UInt64(p1.load(fromByteOffset: 2 + j, as: UInt8.self))
@@ -204,10 +221,12 @@ enum Q4_0Product {
                         let hi = (b0 >> 4) | (b1 >> 4) << 16 | (b2 >> 4) << 32 | (b3 >> 4) << 48
                         // per 16-bit lane n in 0...15: (n + 0x7ff8) ^ 0x8000 == n - 8 (mod 2^16), no carries
                         // Int16 values of rows r...r+3 at column j and j+16
-                        dst.storeBytes(of: (lo &+ 0x7ff8_7ff8_7ff8_7ff8) ^ 0x8000_8000_8000_8000,
-                                       toByteOffset: 64 * j + 8 * r4, as: UInt64.self)
-                        dst.storeBytes(of: (hi &+ 0x7ff8_7ff8_7ff8_7ff8) ^ 0x8000_8000_8000_8000,
-                                       toByteOffset: 64 * (j + 16) + 8 * r4, as: UInt64.self)
+                        dst.storeBytes(
+                            of: (lo &+ 0x7ff8_7ff8_7ff8_7ff8) ^ 0x8000_8000_8000_8000,
+                            toByteOffset: 64 * j + 8 * r4, as: UInt64.self)
+                        dst.storeBytes(
+                            of: (hi &+ 0x7ff8_7ff8_7ff8_7ff8) ^ 0x8000_8000_8000_8000,
+                            toByteOffset: 64 * (j + 16) + 8 * r4, as: UInt64.self)
                     }
                 }
             }
@@ -217,8 +236,10 @@ enum Q4_0Product {
     /// One 32-column block for 4 token slots × 32 rows: exact Int16 dot products, then per
     /// lane acc = fma(Float(s), dw * dx, acc).  `sums` is a 128-lane Int16 scratch.
     @inline(__always)
-    static func blockKernel(_ wb: UnsafeRawPointer, _ ab: UnsafeRawPointer, _ acc: UnsafeMutablePointer<Float>,
-                            _ sums: UnsafeMutablePointer<Int16>) {
+    static func blockKernel(
+        _ wb: UnsafeRawPointer, _ ab: UnsafeRawPointer, _ acc: UnsafeMutablePointer<Float>,
+        _ sums: UnsafeMutablePointer<Int16>
+    ) {
         var a0l = SIMD16<Int16>(), a0h = SIMD16<Int16>()
         var a1l = SIMD16<Int16>(), a1h = SIMD16<Int16>()
         var a2l = SIMD16<Int16>(), a2h = SIMD16<Int16>()
@@ -227,10 +248,14 @@ enum Q4_0Product {
             let wl = wb.load(fromByteOffset: 64 * k, as: SIMD16<Int16>.self)
             let wh = wb.load(fromByteOffset: 64 * k + 32, as: SIMD16<Int16>.self)
             // token slot s, column k: UInt32 (q, q) broadcast -> 16 lanes of q
-            let x0 = unsafeBitCast(SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 16 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
-            let x1 = unsafeBitCast(SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 144 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
-            let x2 = unsafeBitCast(SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 272 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
-            let x3 = unsafeBitCast(SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 400 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
+            let x0 = unsafeBitCast(
+                SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 16 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
+            let x1 = unsafeBitCast(
+                SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 144 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
+            let x2 = unsafeBitCast(
+                SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 272 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
+            let x3 = unsafeBitCast(
+                SIMD8<UInt32>(repeating: ab.load(fromByteOffset: 400 + 4 * k, as: UInt32.self)), to: SIMD16<Int16>.self)
             a0l &+= wl &* x0; a0h &+= wh &* x0
             a1l &+= wl &* x1; a1h &+= wh &* x1
             a2l &+= wl &* x2; a2h &+= wh &* x2
@@ -251,8 +276,8 @@ enum Q4_0Product {
             let s = sums + 32 * slot
             for r in 0..<32 {
                 let dw = wb.load(fromByteOffset: 2048 + 4 * r, as: Float.self)
-                let scale = dw * dx                             // rounded f32 product (exact, in fact)
-                a[r] = a[r].addingProduct(Float(s[r]), scale)   // single-rounding fma
+                let scale = dw * dx  // rounded f32 product (exact, in fact)
+                a[r] = a[r].addingProduct(Float(s[r]), scale)  // single-rounding fma
             }
         }
     }

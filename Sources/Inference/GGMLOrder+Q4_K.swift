@@ -69,8 +69,10 @@ enum Q4_KProduct {
     /// - `into`: the whole prepared buffer (`activationBytes(tokens: totalTokens, …)`, 4-byte aligned).
     /// Only tokens in `tokens` are written, so disjoint ranges may be filled from several threads.
     /// Tokens below `totalTokens - totalTokens % 4` use the grouped rule, the rest the tail rule.
-    static func prepare(_ x: UnsafePointer<Float>, columns: Int, tokens: Range<Int>, totalTokens: Int,
-                        into: UnsafeMutableRawPointer) {
+    static func prepare(
+        _ x: UnsafePointer<Float>, columns: Int, tokens: Range<Int>, totalTokens: Int,
+        into: UnsafeMutableRawPointer
+    ) {
         precondition(columns % 256 == 0)
         let nb = columns / 256
         let stride = tokenStride(columns: columns)
@@ -87,12 +89,13 @@ enum Q4_KProduct {
                 @inline(__always) func chunk(_ i: Int) -> SIMD8<Float> {
                     vv.loadUnaligned(fromByteOffset: i * 32, as: SIMD8<Float>.self)
                 }
-                var m8 = SIMD8<Float>()                          // running max |x|
-                var s8 = SIMD8<Float>(repeating: -.infinity)     // running max x (signed)
+                var m8 = SIMD8<Float>()  // running max |x|
+                var s8 = SIMD8<Float>(repeating: -.infinity)  // running max x (signed)
                 for i in 0..<32 {
                     let x = chunk(i)
-                    let c = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff,
-                                          to: SIMD8<Float>.self)   // |x|
+                    let c = unsafeBitCast(
+                        unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7fff_ffff,
+                        to: SIMD8<Float>.self)  // |x|
                     m8.replace(with: c, where: m8 .< c)
                     s8.replace(with: x, where: s8 .< x)
                 }
@@ -116,7 +119,7 @@ enum Q4_KProduct {
                 let q = UnsafeMutableRawPointer(dst + b * 256)
                 let sv = SIMD8<Float>(repeating: iscale)
                 for s in 0..<8 {
-                    var sum = SIMD8<Float>()   // exact: integers, |sum| ≤ 32·128
+                    var sum = SIMD8<Float>()  // exact: integers, |sum| ≤ 32·128
                     for i in (4 * s)..<(4 * s + 4) {
                         // one f32 multiply, then round half to even
                         // |x·iscale| ≤ 127·(1+2^-23) < 127.5, so llama.cpp's clamp to [-128, 127] is a no-op
@@ -134,10 +137,10 @@ enum Q4_KProduct {
 
     /// Per-tile expanded weights for one group of 8 rows (SIMD lanes = rows).
     private struct Group {
-        var w: UnsafeMutablePointer<SIMD8<Float>>      // [columns]   f32(sc·w)
-        var mn: UnsafeMutablePointer<SIMD8<Float>>     // [nb*8]      f32(min)
-        var d: UnsafeMutablePointer<SIMD8<Float>>      // [nb]        f32(d)
-        var dmin: UnsafeMutablePointer<SIMD8<Float>>   // [nb]        f32(dmin)
+        var w: UnsafeMutablePointer<SIMD8<Float>>  // [columns]   f32(sc·w)
+        var mn: UnsafeMutablePointer<SIMD8<Float>>  // [nb*8]      f32(min)
+        var d: UnsafeMutablePointer<SIMD8<Float>>  // [nb]        f32(d)
+        var dmin: UnsafeMutablePointer<SIMD8<Float>>  // [nb]        f32(dmin)
     }
 
     /// Decodes rows r0..<r0+8 into `g`.
@@ -190,9 +193,11 @@ enum Q4_KProduct {
     /// - `leftoverFrom`: tokens from this index on take llama.cpp's leftover (GEMV) order; by default the
     ///   last `tokens % 4`. Where the call is part of a larger micro-batch, the caller says which.
     ///   The activation buffer must then hold `tokens` rounded up to a multiple of 4 (extra rows are read, not stored).
-    static func multiply(weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
-                         activations: UnsafeRawPointer, tokens: Int,
-                         out: UnsafeMutablePointer<Float>, ldo: Int, leftoverFrom: Int? = nil) {
+    static func multiply(
+        weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
+        activations: UnsafeRawPointer, tokens: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int, leftoverFrom: Int? = nil
+    ) {
         precondition(columns % 256 == 0 && rows.lowerBound % 8 == 0 && rows.upperBound % 8 == 0)
         if rows.isEmpty || tokens == 0 { return }
         let nb = columns / 256
@@ -204,7 +209,7 @@ enum Q4_KProduct {
             return Group(w: p, mn: p + columns, d: p + columns + nb * 8, dmin: p + columns + nb * 9)
         }
         let g0 = group(0), g1 = group(1)
-        let accs = scratch + 2 * perGroup   // 32 accumulators (acc, accMin) × (2 groups × 4 tokens)
+        let accs = scratch + 2 * perGroup  // 32 accumulators (acc, accMin) × (2 groups × 4 tokens)
         let act = activations.assumingMemoryBound(to: Float.self)
         let stride = tokenStride(columns: columns)
         let grouped = leftoverFrom ?? (tokens - tokens % 4)
@@ -245,8 +250,10 @@ enum Q4_KProduct {
     /// 16 rows (two groups) × 4 grouped tokens. Leaves acc in accs[0..<8] (index g*4+t) and accMin in
     /// accs[8..<16].
     @inline(__always)
-    private static func gemmTile(_ ga: Group, _ gb: Group, act: UnsafePointer<Float>, stride: Int,
-                                 columns: Int, accs: UnsafeMutablePointer<SIMD8<Float>>) {
+    private static func gemmTile(
+        _ ga: Group, _ gb: Group, act: UnsafePointer<Float>, stride: Int,
+        columns: Int, accs: UnsafeMutablePointer<SIMD8<Float>>
+    ) {
         let nb = columns / 256
         for i in 0..<16 { accs[i] = SIMD8<Float>() }
         let a0 = act, a1 = act + stride, a2 = act + 2 * stride, a3 = act + 3 * stride
@@ -301,15 +308,15 @@ enum Q4_KProduct {
                 var s = SIMD8<Float>()
                 let k0 = b * 256 + p * 64
                 for k in k0..<(k0 + 64) { s = s.addingProduct(g.w[k], SIMD8<Float>(repeating: a[k])) }
-                isum &+= SIMD8<Int32>(s, rounding: .toNearestOrEven)   // s is an exact integer
+                isum &+= SIMD8<Int32>(s, rounding: .toNearestOrEven)  // s is an exact integer
             }
             for sb in 0..<8 {
                 let m = g.mn[b * 8 + sb] * SIMD8<Float>(repeating: a[columns + nb + b * 8 + sb])
-                imin &+= SIMD8<Int32>(m, rounding: .toNearestOrEven)   // exact integer
+                imin &+= SIMD8<Int32>(m, rounding: .toNearestOrEven)  // exact integer
             }
             let dy = SIMD8<Float>(repeating: a[columns + b])
             var fsum = SIMD8<Float>()
-            for l in 0..<8 { fsum[l] = Float(isum[l]) }              // int32 → f32, nearest-even
+            for l in 0..<8 { fsum[l] = Float(isum[l]) }  // int32 → f32, nearest-even
             var fmin = SIMD8<Float>()
             for l in 0..<8 { fmin[l] = Float(imin[l]) }
             acc = acc.addingProduct(fsum, g.d[b] * dy)
@@ -322,7 +329,9 @@ enum Q4_KProduct {
 
     /// Repacks rows `firstRow ..< firstRow + 16` (rows past `rows` repeat the last) into the panel layout of
     /// ``VNNIKernels/q4KBlockBytes``.
-    static func repack16(_ weights: UnsafeRawPointer, firstRow: Int, rows: Int, columns: Int, into panel: UnsafeMutableRawPointer) {
+    static func repack16(
+        _ weights: UnsafeRawPointer, firstRow: Int, rows: Int, columns: Int, into panel: UnsafeMutableRawPointer
+    ) {
         let nb = columns / 256, rowBytes = nb * blockBytes
         for lane in 0..<16 {
             let row = weights + min(firstRow + lane, rows - 1) * rowBytes
@@ -339,7 +348,9 @@ enum Q4_KProduct {
                     floats[1152 + j * 16 + lane] = Float(mn)
                 }
                 let codes = out.assumingMemoryBound(to: UInt8.self)
-                @inline(__always) func put(_ column: Int, _ code: UInt8) { codes[(column / 4) * 64 + lane * 4 + column % 4] = code }
+                @inline(__always) func put(_ column: Int, _ code: UInt8) {
+                    codes[(column / 4) * 64 + lane * 4 + column % 4] = code
+                }
                 for p in 0..<4 {
                     for l in 0..<32 {
                         let byte = (blk + 16).load(fromByteOffset: 32 * p + l, as: UInt8.self)

@@ -99,8 +99,10 @@ enum Q8KActivations {
     /// Quantize rows `tokens` of the token-major matrix `x` (`columns` floats per
     /// token) into `into` (laid out for all tokens: row t at t·rowBytes).
     /// Disjoint token ranges may be prepared concurrently.
-    static func prepare(_ x: UnsafePointer<Float>, columns: Int, tokens: Range<Int>,
-                               into: UnsafeMutableRawPointer) {
+    static func prepare(
+        _ x: UnsafePointer<Float>, columns: Int, tokens: Range<Int>,
+        into: UnsafeMutableRawPointer
+    ) {
         precondition(columns % 256 == 0, "columns must be a multiple of 256")
         let nb = columns / 256
         let rb = rowBytes(columns: columns)
@@ -118,7 +120,8 @@ enum Q8KActivations {
         let xv = UnsafeRawPointer(x)
         var m8 = SIMD8<Float>(repeating: 0)
         for g in 0..<32 {
-            m8 = ActivationGrid.max8(m8, ActivationGrid.abs8(xv.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<Float>.self)))
+            m8 = ActivationGrid.max8(
+                m8, ActivationGrid.abs8(xv.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<Float>.self)))
         }
         let h4 = m8.lowHalf.replacing(with: m8.highHalf, where: m8.lowHalf .< m8.highHalf)
         let amax = Swift.max(Swift.max(h4[0], h4[1]), Swift.max(h4[2], h4[3]))
@@ -137,13 +140,13 @@ enum Q8KActivations {
         for j in 0..<256 where Swift.abs(x[j]) == amax { maxv = x[j]; break }
         let iscale: Float = -127 / maxv
         let isv = SIMD8<Float>(repeating: iscale)
-        let magic = SIMD8<Float>(repeating: 12582912)    // 1.5·2^23
+        let magic = SIMD8<Float>(repeating: 12582912)  // 1.5·2^23
         let bias = SIMD8<Int32>(repeating: 0x4B40_0000)  // its bit pattern
         let cap = SIMD8<Int32>(repeating: 127)
         for g in 0..<32 {
             let v = xv.loadUnaligned(fromByteOffset: g * 32, as: SIMD8<Float>.self)
-            let p = v * isv          // rounded product (no contraction in Swift)
-            let s = p + magic        // rounds to an integer, ties to even
+            let p = v * isv  // rounded product (no contraction in Swift)
+            let s = p + magic  // rounds to an integer, ties to even
             let q = pointwiseMin(unsafeBitCast(s, to: SIMD8<Int32>.self) &- bias, cap)
             for k in 0..<8 { qs[g * 8 + k] = Int8(truncatingIfNeeded: q[k]) }
         }
@@ -181,8 +184,10 @@ func vec(_ p: UnsafeMutablePointer<Float>) -> UnsafePointer<SIMD8<Float>> {
 /// Expands 256 byte codes `codes` (natural column order), minus `bias`, times
 /// the per-16-column scale `scales[col/16]`, into a record in either order.
 @inline(__always)
-func expandCodes(_ codes: UnsafeRawPointer, signed: Bool, bias: Int32, scales: UnsafePointer<Float>,
-                 laneMajor: Bool, into rec: UnsafeMutablePointer<Float>) {
+func expandCodes(
+    _ codes: UnsafeRawPointer, signed: Bool, bias: Int32, scales: UnsafePointer<Float>,
+    laneMajor: Bool, into rec: UnsafeMutablePointer<Float>
+) {
     let out = UnsafeMutableRawPointer(rec)
     let b = SIMD8<Int32>(repeating: bias)
     if laneMajor {
@@ -203,8 +208,9 @@ func expandCodes(_ codes: UnsafeRawPointer, signed: Bool, bias: Int32, scales: U
             } else {
                 q = SIMD8<Int32>(truncatingIfNeeded: codes.loadUnaligned(fromByteOffset: 8 * g, as: SIMD8<UInt8>.self))
             }
-            out.storeBytes(of: SIMD8<Float>(q &- b) * SIMD8<Float>(repeating: scales[g >> 1]),
-                           toByteOffset: g * 32, as: SIMD8<Float>.self)
+            out.storeBytes(
+                of: SIMD8<Float>(q &- b) * SIMD8<Float>(repeating: scales[g >> 1]),
+                toByteOffset: g * 32, as: SIMD8<Float>.self)
         }
     }
 }
@@ -212,8 +218,10 @@ func expandCodes(_ codes: UnsafeRawPointer, signed: Bool, bias: Int32, scales: U
 /// Converts a tile of Q8_K activation rows into records (+ d per record).
 /// For lane-major records the side vectors hold bsums[0,2,…,14] and bsums[1,3,…,15].
 @inline(__always)
-func expandActivations(_ act: UnsafeRawPointer, columns: Int, tokens: Range<Int>, laneMajor: Bool,
-                       rec: UnsafeMutablePointer<Float>, d: UnsafeMutablePointer<Float>) {
+func expandActivations(
+    _ act: UnsafeRawPointer, columns: Int, tokens: Range<Int>, laneMajor: Bool,
+    rec: UnsafeMutablePointer<Float>, d: UnsafeMutablePointer<Float>
+) {
     let nb = columns / 256
     let rb = Q8KActivations.rowBytes(columns: columns)
     var one = SIMD16<Float>(repeating: 1)
@@ -225,9 +233,10 @@ func expandActivations(_ act: UnsafeRawPointer, columns: Int, tokens: Range<Int>
             d[slot] = blk.loadUnaligned(as: Float.self)
             let r = rec + slot * recordFloats
             withUnsafePointer(to: &one) {
-                expandCodes(blk + 4, signed: true, bias: 0,
-                            scales: UnsafeRawPointer($0).assumingMemoryBound(to: Float.self),
-                            laneMajor: laneMajor, into: r)
+                expandCodes(
+                    blk + 4, signed: true, bias: 0,
+                    scales: UnsafeRawPointer($0).assumingMemoryBound(to: Float.self),
+                    laneMajor: laneMajor, into: r)
             }
             if laneMajor {
                 var ev = SIMD8<Float>(), od = SIMD8<Float>()
@@ -275,7 +284,9 @@ protocol KWeightFormat {
     static var vecDotBias: Int32 { get }
     static var vecDotOffset: Float { get }
     /// codes: 256 unsigned bytes, natural column order; scales: 16 floats.
-    static func unpack(_ b: UnsafeRawPointer, codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>) -> Float
+    static func unpack(
+        _ b: UnsafeRawPointer, codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>
+    ) -> Float
 }
 
 enum Q6KFormat: KWeightFormat {
@@ -285,7 +296,9 @@ enum Q6KFormat: KWeightFormat {
     static var vecDotOffset: Float { 32 }
 
     @inline(__always)
-    static func unpack(_ b: UnsafeRawPointer, codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>) -> Float {
+    static func unpack(
+        _ b: UnsafeRawPointer, codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>
+    ) -> Float {
         // column 128j + 32v + l: low nibble of ql[64j + l] (v=0), ql[64j+32+l] (v=1),
         // high nibbles of the same (v=2,3); high 2 bits = (qh[32j + l] >> 2v) & 3.
         // Byte-wise bit manipulation done on 32-bit words (shift, then mask per byte).
@@ -315,7 +328,9 @@ enum Q3KFormat: KWeightFormat {
     static var vecDotOffset: Float { 0 }
 
     @inline(__always)
-    static func unpack(_ b: UnsafeRawPointer, codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>) -> Float {
+    static func unpack(
+        _ b: UnsafeRawPointer, codes: UnsafeMutableRawPointer, scales: UnsafeMutablePointer<Float>
+    ) -> Float {
         // column 128j + 32v + l: low 2 bits = (qs[32j + l] >> 2v) & 3,
         // high bit = (hmask[l] >> (4j + v)) & 1; code = low | high << 2 (signed value code − 4).
         let m2 = SIMD8<UInt32>(repeating: 0x0303_0303), m1 = SIMD8<UInt32>(repeating: 0x0101_0101)
@@ -334,10 +349,11 @@ enum Q3KFormat: KWeightFormat {
         let a1 = b.loadUnaligned(fromByteOffset: 100, as: UInt32.self)
         let a2 = b.loadUnaligned(fromByteOffset: 104, as: UInt32.self)
         let lo: UInt32 = 0x0F0F_0F0F, hi2: UInt32 = 0x0303_0303
-        let words = SIMD4<UInt32>((a0 & lo) | ((a2 & hi2) << 4),
-                                  (a1 & lo) | (((a2 >> 2) & hi2) << 4),
-                                  ((a0 >> 4) & lo) | (((a2 >> 4) & hi2) << 4),
-                                  ((a1 >> 4) & lo) | (((a2 >> 6) & hi2) << 4))
+        let words = SIMD4<UInt32>(
+            (a0 & lo) | ((a2 & hi2) << 4),
+            (a1 & lo) | (((a2 >> 2) & hi2) << 4),
+            ((a0 >> 4) & lo) | (((a2 >> 4) & hi2) << 4),
+            ((a1 >> 4) & lo) | (((a2 >> 6) & hi2) << 4))
         let six = unsafeBitCast(words, to: SIMD16<UInt8>.self)  // little-endian byte order
         for s in 0..<16 { scales[s] = Float(Int32(six[s]) - 32) }
         return halfToFloat(b.loadUnaligned(fromByteOffset: 108, as: UInt16.self))
@@ -349,9 +365,11 @@ enum Q3KFormat: KWeightFormat {
 /// Shared tiling: token tiles of 64 (activations expanded once per tile),
 /// groups of 4 weight rows (expanded once per token tile), 4×2 register kernel.
 @inline(__always)
-func kquantMultiply<F: KWeightFormat>(_: F.Type, weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
-                                      activations: UnsafeRawPointer, tokens: Int,
-                                      out: UnsafeMutablePointer<Float>, ldo: Int, arithmetic: KQuantArithmetic) {
+func kquantMultiply<F: KWeightFormat>(
+    _: F.Type, weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
+    activations: UnsafeRawPointer, tokens: Int,
+    out: UnsafeMutablePointer<Float>, ldo: Int, arithmetic: KQuantArithmetic
+) {
     precondition(columns % 256 == 0, "columns must be a multiple of 256")
     if rows.isEmpty || tokens <= 0 { return }
     let laneMajor = arithmetic == .vecDot
@@ -371,35 +389,40 @@ func kquantMultiply<F: KWeightFormat>(_: F.Type, weights: UnsafeRawPointer, rows
     var t0 = 0
     while t0 < tokens {
         let tn = Swift.min(tokenTile, tokens - t0)
-        expandActivations(activations, columns: columns, tokens: t0..<(t0 + tn), laneMajor: laneMajor, rec: actRec, d: actD)
+        expandActivations(
+            activations, columns: columns, tokens: t0..<(t0 + tn), laneMajor: laneMajor, rec: actRec, d: actD)
         var r0 = rows.lowerBound
         while r0 < rows.upperBound {
             let rn = Swift.min(rowGroup, rows.upperBound - r0)
             for r in 0..<rowGroup {
-                let src = r < rn ? r0 + r : r0   // pad a short group by repeating a row
+                let src = r < rn ? r0 + r : r0  // pad a short group by repeating a row
                 for i in 0..<nb {
                     let rec = wRec + (r * nb + i) * recordFloats
                     wD[r * nb + i] = F.unpack(weights + src * rowBytes + i * F.blockBytes, codes: codes, scales: scales)
                     if laneMajor {
-                        expandCodes(codes, signed: false, bias: F.vecDotBias, scales: scales, laneMajor: true, into: rec)
+                        expandCodes(
+                            codes, signed: false, bias: F.vecDotBias, scales: scales, laneMajor: true, into: rec)
                         var ev = SIMD8<Float>(), od = SIMD8<Float>()
                         for k in 0..<8 { ev[k] = scales[2 * k]; od[k] = scales[2 * k + 1] }
                         let off = SIMD8<Float>(repeating: F.vecDotOffset)
                         UnsafeMutableRawPointer(rec).storeBytes(of: ev * off, toByteOffset: 1024, as: SIMD8<Float>.self)
                         UnsafeMutableRawPointer(rec).storeBytes(of: od * off, toByteOffset: 1056, as: SIMD8<Float>.self)
                     } else {
-                        expandCodes(codes, signed: false, bias: F.tiledBias, scales: scales, laneMajor: false, into: rec)
+                        expandCodes(
+                            codes, signed: false, bias: F.tiledBias, scales: scales, laneMajor: false, into: rec)
                     }
                 }
             }
             var tp = 0
             while tp < tn {
-                let tb = Swift.min(tp + 1, tn - 1)   // pad an odd tail by repeating a token
+                let tb = Swift.min(tp + 1, tn - 1)  // pad an odd tail by repeating a token
                 let a0 = actRec + tp * nb * recordFloats, a1 = actRec + tb * nb * recordFloats
                 if laneMajor {
-                    vecDotKernel4x2(nb: nb, w: wRec, wd: wD, a0: a0, a1: a1, ad0: actD + tp * nb, ad1: actD + tb * nb, res: res)
+                    vecDotKernel4x2(
+                        nb: nb, w: wRec, wd: wD, a0: a0, a1: a1, ad0: actD + tp * nb, ad1: actD + tb * nb, res: res)
                 } else {
-                    tiledKernel4x2(nb: nb, w: wRec, wd: wD, a0: a0, a1: a1, ad0: actD + tp * nb, ad1: actD + tb * nb, res: res)
+                    tiledKernel4x2(
+                        nb: nb, w: wRec, wd: wD, a0: a0, a1: a1, ad0: actD + tp * nb, ad1: actD + tb * nb, res: res)
                 }
                 for r in 0..<rn {
                     out[(t0 + tp) * ldo + r0 + r] = res[2 * r]
@@ -417,10 +440,12 @@ func kquantMultiply<F: KWeightFormat>(_: F.Type, weights: UnsafeRawPointer, rows
 /// formed (8 exact float lanes, summed in Double, one rounding), then
 /// acc = fma(S·wd, ad, acc). res[2r + t] receives the outputs.
 @inline(__always)
-func tiledKernel4x2(nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutablePointer<Float>,
-                    a0: UnsafeMutablePointer<Float>, a1: UnsafeMutablePointer<Float>,
-                    ad0: UnsafeMutablePointer<Float>, ad1: UnsafeMutablePointer<Float>,
-                    res: UnsafeMutablePointer<Float>) {
+func tiledKernel4x2(
+    nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutablePointer<Float>,
+    a0: UnsafeMutablePointer<Float>, a1: UnsafeMutablePointer<Float>,
+    ad0: UnsafeMutablePointer<Float>, ad1: UnsafeMutablePointer<Float>,
+    res: UnsafeMutablePointer<Float>
+) {
     for k in 0..<8 { res[k] = 0 }
     let zero = SIMD8<Float>()
     for i in 0..<nb {
@@ -438,10 +463,14 @@ func tiledKernel4x2(nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutablePo
         }
         let da = ad0[i], db = ad1[i]
         let e0 = wd[i], e1 = wd[nb + i], e2 = wd[2 * nb + i], e3 = wd[3 * nb + i]
-        res[0] = res[0].addingProduct(exactLaneSum(p00) * e0, da); res[1] = res[1].addingProduct(exactLaneSum(p01) * e0, db)
-        res[2] = res[2].addingProduct(exactLaneSum(p10) * e1, da); res[3] = res[3].addingProduct(exactLaneSum(p11) * e1, db)
-        res[4] = res[4].addingProduct(exactLaneSum(p20) * e2, da); res[5] = res[5].addingProduct(exactLaneSum(p21) * e2, db)
-        res[6] = res[6].addingProduct(exactLaneSum(p30) * e3, da); res[7] = res[7].addingProduct(exactLaneSum(p31) * e3, db)
+        res[0] = res[0].addingProduct(exactLaneSum(p00) * e0, da);
+        res[1] = res[1].addingProduct(exactLaneSum(p01) * e0, db)
+        res[2] = res[2].addingProduct(exactLaneSum(p10) * e1, da);
+        res[3] = res[3].addingProduct(exactLaneSum(p11) * e1, db)
+        res[4] = res[4].addingProduct(exactLaneSum(p20) * e2, da);
+        res[5] = res[5].addingProduct(exactLaneSum(p21) * e2, db)
+        res[6] = res[6].addingProduct(exactLaneSum(p30) * e3, da);
+        res[7] = res[7].addingProduct(exactLaneSum(p31) * e3, db)
     }
 }
 
@@ -449,10 +478,12 @@ func tiledKernel4x2(nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutablePo
 /// lanes L_k (two exact float halves + offset term, combined in Double, one
 /// rounding), acc = fma(ad·wd, L, acc) lane-wise; final reference fold.
 @inline(__always)
-func vecDotKernel4x2(nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutablePointer<Float>,
-                     a0: UnsafeMutablePointer<Float>, a1: UnsafeMutablePointer<Float>,
-                     ad0: UnsafeMutablePointer<Float>, ad1: UnsafeMutablePointer<Float>,
-                     res: UnsafeMutablePointer<Float>) {
+func vecDotKernel4x2(
+    nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutablePointer<Float>,
+    a0: UnsafeMutablePointer<Float>, a1: UnsafeMutablePointer<Float>,
+    ad0: UnsafeMutablePointer<Float>, ad1: UnsafeMutablePointer<Float>,
+    res: UnsafeMutablePointer<Float>
+) {
     let zero = SIMD8<Float>()
     var c00 = zero, c01 = zero, c10 = zero, c11 = zero
     var c20 = zero, c21 = zero, c30 = zero, c31 = zero
@@ -481,8 +512,10 @@ func vecDotKernel4x2(nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutableP
         // offset term per lane k: O·(sc[2k]·bs[2k] + sc[2k+1]·bs[2k+1]); O is folded
         // into the weight side vectors (exact: |·| ≤ 32·520 192 < 2^24).
         let be0 = x0[32], bo0 = x0[33], be1 = x1[32], bo1 = x1[33]
-        @inline(__always) func lanes(_ h0: SIMD8<Float>, _ h1: SIMD8<Float>, _ wv: UnsafePointer<SIMD8<Float>>,
-                                     _ be: SIMD8<Float>, _ bo: SIMD8<Float>) -> SIMD8<Float> {
+        @inline(__always) func lanes(
+            _ h0: SIMD8<Float>, _ h1: SIMD8<Float>, _ wv: UnsafePointer<SIMD8<Float>>,
+            _ be: SIMD8<Float>, _ bo: SIMD8<Float>
+        ) -> SIMD8<Float> {
             let off = (wv[32] * be).addingProduct(wv[33], bo)
             let lo = SIMD4<Double>(h0.lowHalf) + SIMD4<Double>(h1.lowHalf) - SIMD4<Double>(off.lowHalf)
             let hi = SIMD4<Double>(h0.highHalf) + SIMD4<Double>(h1.highHalf) - SIMD4<Double>(off.highHalf)
@@ -517,13 +550,16 @@ func vecDotKernel4x2(nb: Int, w: UnsafeMutablePointer<Float>, wd: UnsafeMutableP
 /// vec_dot: 8 lanes L_k over columns 32c + 4k + {0…3} (Q6_K unsigned, less 32·(sc[2k]·bsum[2k] +
 /// sc[2k+1]·bsum[2k+1])); acc_k = fma(ad_i·wd_i, Float(L_k), acc_k); fold ((0+4)+(2+6))+((1+5)+(3+7)).
 enum KQuantProduct {
-    static func multiply<F: KWeightFormat>(_ format: F.Type, weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
-                                           activations: UnsafeRawPointer, tokens: Int,
-                                           out: UnsafeMutablePointer<Float>, ldo: Int,
-                                           arithmetic: KQuantArithmetic? = nil) {
-        kquantMultiply(format, weights: weights, rows: rows, columns: columns,
-                       activations: activations, tokens: tokens, out: out, ldo: ldo,
-                       arithmetic: arithmetic ?? .ggmlDefault(tokens: tokens))
+    static func multiply<F: KWeightFormat>(
+        _ format: F.Type, weights: UnsafeRawPointer, rows: Range<Int>, columns: Int,
+        activations: UnsafeRawPointer, tokens: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int,
+        arithmetic: KQuantArithmetic? = nil
+    ) {
+        kquantMultiply(
+            format, weights: weights, rows: rows, columns: columns,
+            activations: activations, tokens: tokens, out: out, ldo: ldo,
+            arithmetic: arithmetic ?? .ggmlDefault(tokens: tokens))
     }
 }
 
@@ -532,8 +568,10 @@ enum KQuantProduct {
 extension KQuantProduct {
     /// Repacks rows `firstRow ..< firstRow + 16` (rows past `rows` repeat the last) into the panel layout of
     /// ``VNNIKernels/kTiledBlockBytes``: 16-bit weights sc·(q − B), B the format's tiled bias.
-    static func repack16<F: KWeightFormat>(_: F.Type, weights: UnsafeRawPointer, firstRow: Int, rows: Int, columns: Int,
-                                          into panel: UnsafeMutableRawPointer) {
+    static func repack16<F: KWeightFormat>(
+        _: F.Type, weights: UnsafeRawPointer, firstRow: Int, rows: Int, columns: Int,
+        into panel: UnsafeMutableRawPointer
+    ) {
         let nb = columns / 256, rowBytes = nb * F.blockBytes
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { codes in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 16) { scales in
@@ -541,8 +579,9 @@ extension KQuantProduct {
                     let row = weights + min(firstRow + lane, rows - 1) * rowBytes
                     for b in 0..<nb {
                         let out = panel + b * VNNIKernels.kTiledBlockBytes
-                        let d = F.unpack(row + b * F.blockBytes, codes: UnsafeMutableRawPointer(codes.baseAddress!),
-                                         scales: scales.baseAddress!)
+                        let d = F.unpack(
+                            row + b * F.blockBytes, codes: UnsafeMutableRawPointer(codes.baseAddress!),
+                            scales: scales.baseAddress!)
                         out.storeBytes(of: d, toByteOffset: 8192 + lane * 4, as: Float.self)
                         let w = out.assumingMemoryBound(to: Int16.self)
                         for k in 0..<256 {
@@ -556,7 +595,8 @@ extension KQuantProduct {
     }
 
     /// Converts one token of ``Q8KActivations`` to the layout of ``VNNIKernels/kTiledActivationBytes``.
-    static func pack(_ activations: UnsafeRawPointer, columns: Int, token t: Int, into packed: UnsafeMutableRawPointer) {
+    static func pack(_ activations: UnsafeRawPointer, columns: Int, token t: Int, into packed: UnsafeMutableRawPointer)
+    {
         let nb = columns / 256
         for b in 0..<nb {
             let block = activations + (t * nb + b) * Q8KActivations.blockBytes

@@ -69,7 +69,9 @@ enum GGMLOrder {
     }
 
     /// `ggml_vec_swiglu_f32`: `out[i] = silu(gate[i]) · up[i]`, 16 lanes at a time and `expf` for the tail.
-    static func swiglu(_ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
+    static func swiglu(
+        _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         var i = 0
         while i + 16 <= count {
             let g = UnsafeRawPointer(gate + i).loadUnaligned(as: SIMD16<Float>.self)
@@ -137,8 +139,10 @@ enum GGMLOrder {
     /// computes it with 512-bit vectors: 16 partial sums per output (lane l takes k ≡ l mod 16, one FMA chain
     /// in increasing k, started from 0), then ``sum16``. `columns` must be a multiple of 16. F16 weights go
     /// through here too, decoded to F32 exactly, with F16-rounded activations (their `vec_dot_type`).
-    static func productF32(w: UnsafePointer<Float>, ldw: Int, rows: Range<Int>, x: UnsafePointer<Float>, ldx: Int,
-                           tokens: Int, columns: Int, out: UnsafeMutablePointer<Float>, ldo: Int, route: KernelRoute) {
+    static func productF32(
+        w: UnsafePointer<Float>, ldw: Int, rows: Range<Int>, x: UnsafePointer<Float>, ldx: Int,
+        tokens: Int, columns: Int, out: UnsafeMutablePointer<Float>, ldo: Int, route: KernelRoute
+    ) {
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> {
             UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
         }
@@ -152,8 +156,9 @@ enum GGMLOrder {
                     let nr = min(4, rows.upperBound - r)
                     var t = t0
                     while t < t0 + block {
-                        WideKernels.f32Tile(w: w + r * ldw, ldw: ldw, rows: nr, x: x + t * ldx, ldx: ldx,
-                                            tokens: min(6, t0 + block - t), columns: columns, out: out + t * ldo + r, ldo: ldo)
+                        WideKernels.f32Tile(
+                            w: w + r * ldw, ldw: ldw, rows: nr, x: x + t * ldx, ldx: ldx,
+                            tokens: min(6, t0 + block - t), columns: columns, out: out + t * ldo + r, ldo: ldo)
                         t += 6
                     }
                     r += nr
@@ -208,12 +213,16 @@ enum GGMLOrder {
 
     /// `quantize_row_q8_0` (x86): per block of 32, d = max|x|/127 stored as F16, codes round-half-even of
     /// x · (127/max). Writes the codes as exact floats and the F16 scale as a float per block.
-    static func quantizeQ8_0(_ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Float>,
-                             scales: UnsafeMutablePointer<Float>) {
+    static func quantizeQ8_0(
+        _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Float>,
+        scales: UnsafeMutablePointer<Float>
+    ) {
         var b = 0
         while b < count {
             var m = SIMD8<Float>()
-            for i in stride(from: b, to: b + 32, by: 8) { m = ActivationGrid.max8(m, ActivationGrid.abs8(ActivationGrid.load8(x, i))) }
+            for i in stride(from: b, to: b + 32, by: 8) {
+                m = ActivationGrid.max8(m, ActivationGrid.abs8(ActivationGrid.load8(x, i)))
+            }
             let amax = ActivationGrid.horizontalMax(m)
             scales[b / 32] = Float(Float16(amax / 127))
             let id = SIMD8<Float>(repeating: amax != 0 ? 127 / amax : 0)
@@ -227,8 +236,10 @@ enum GGMLOrder {
     /// ``productQ0(_:panels:codes:scales:tokens:out:ldo:)`` two panels and four tokens at a time in AVX-512
     /// tiles (``WideKernels/q0Tile(panelA:scalesA:rowsA:panelB:scalesB:rowsB:blocks:x:ldx:xs:ldxs:tokens:out:ldo:)``),
     /// the same arithmetic lane for lane.
-    static func productQ0Wide(_ g: GroupedRows, pairs: Range<Int>, codes: UnsafePointer<Float>, scales: UnsafePointer<Float>,
-                              tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    static func productQ0Wide(
+        _ g: GroupedRows, pairs: Range<Int>, codes: UnsafePointer<Float>, scales: UnsafePointer<Float>,
+        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let n = g.columns, gpr = g.groupsPerRow
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * n * 16) { panelBuffer in
             let a = panelBuffer.baseAddress!, b = a + n * 16
@@ -242,10 +253,11 @@ enum GGMLOrder {
                 }
                 var t = 0
                 while t < tokens {
-                    WideKernels.q0Tile(panelA: a, scalesA: g.scales.pointer + p0 * gpr * 16, rowsA: rowsA,
-                                       panelB: b, scalesB: g.scales.pointer + p1 * gpr * 16, rowsB: rowsB, blocks: gpr,
-                                       x: codes + t * n, ldx: n, xs: scales + t * gpr, ldxs: gpr, tokens: min(4, tokens - t),
-                                       out: out + t * ldo + p0 * 16, ldo: ldo)
+                    WideKernels.q0Tile(
+                        panelA: a, scalesA: g.scales.pointer + p0 * gpr * 16, rowsA: rowsA,
+                        panelB: b, scalesB: g.scales.pointer + p1 * gpr * 16, rowsB: rowsB, blocks: gpr,
+                        x: codes + t * n, ldx: n, xs: scales + t * gpr, ldxs: gpr, tokens: min(4, tokens - t),
+                        out: out + t * ldo + p0 * 16, ldo: ldo)
                     t += 4
                 }
             }
@@ -256,9 +268,11 @@ enum GGMLOrder {
     /// ``VNNIKernels/q0Product(panelA:scalesA:rowsA:panelB:scalesB:rowsB:blocks:x:ldx:xs:ldxs:tokens:out:ldo:)``
     /// reads them: per group of four columns, the four codes as bytes of an Int32 (little-endian), then
     /// −128 × their sum, which cancels the 128 added to the weights' codes.
-    static func packQ0Activations(_ codes: UnsafePointer<Float>, columns: Int, into packed: UnsafeMutablePointer<Int32>) {
+    static func packQ0Activations(_ codes: UnsafePointer<Float>, columns: Int, into packed: UnsafeMutablePointer<Int32>)
+    {
         for g in 0..<(columns / 4) {
-            let c0 = Int32(codes[4 * g]), c1 = Int32(codes[4 * g + 1]), c2 = Int32(codes[4 * g + 2]), c3 = Int32(codes[4 * g + 3])
+            let c0 = Int32(codes[4 * g]), c1 = Int32(codes[4 * g + 1]), c2 = Int32(codes[4 * g + 2]),
+                c3 = Int32(codes[4 * g + 3])
             packed[2 * g] = (c0 & 0xFF) | (c1 & 0xFF) << 8 | (c2 & 0xFF) << 16 | (c3 & 0xFF) << 24
             packed[2 * g + 1] = -128 * (c0 + c1 + c2 + c3)
         }
@@ -266,8 +280,10 @@ enum GGMLOrder {
 
     /// ``productQ0Wide(_:pairs:codes:scales:tokens:out:ldo:)`` with integer dot products (AVX-512 VNNI),
     /// the same arithmetic lane for lane.
-    static func productQ0Integer(_ g: GroupedRows, pairs: Range<Int>, activations: UnsafePointer<Int32>,
-                                 scales: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    static func productQ0Integer(
+        _ g: GroupedRows, pairs: Range<Int>, activations: UnsafePointer<Int32>,
+        scales: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let n = g.columns, gpr = g.groupsPerRow, bytes = VNNIKernels.panelBytes(columns: n)
         withUnsafeTemporaryAllocation(byteCount: 2 * bytes, alignment: 64) { panelBuffer in
             let a = panelBuffer.baseAddress!, b = a + bytes
@@ -276,10 +292,11 @@ enum GGMLOrder {
                 let rowsA = min(16, g.rows - p0 * 16), rowsB = p1 == p0 ? 0 : min(16, g.rows - p1 * 16)
                 VNNIKernels.repack(codes: g.codes.pointer + p0 * n * 16, columns: n, into: a)
                 VNNIKernels.repack(codes: g.codes.pointer + p1 * n * 16, columns: n, into: b)
-                VNNIKernels.q0Product(panelA: a, scalesA: g.scales.pointer + p0 * gpr * 16, rowsA: rowsA,
-                                      panelB: b, scalesB: g.scales.pointer + p1 * gpr * 16, rowsB: rowsB, blocks: gpr,
-                                      x: activations, ldx: n / 2, xs: scales, ldxs: gpr, tokens: tokens,
-                                      out: out + p0 * 16, ldo: ldo)
+                VNNIKernels.q0Product(
+                    panelA: a, scalesA: g.scales.pointer + p0 * gpr * 16, rowsA: rowsA,
+                    panelB: b, scalesB: g.scales.pointer + p1 * gpr * 16, rowsB: rowsB, blocks: gpr,
+                    x: activations, ldx: n / 2, xs: scales, ldxs: gpr, tokens: tokens,
+                    out: out + p0 * 16, ldo: ldo)
             }
         }
     }
@@ -289,8 +306,10 @@ enum GGMLOrder {
     /// (exact), each FMA'd with the product of the two F16 scales into its lane's chain over blocks, then
     /// ``sum8``. Vectorized across the 16 rows of a panel; `codes`/`scales` are the activations from
     /// ``quantizeQ8_0(_:count:codes:scales:)`` with row strides `columns` and `columns / 32`.
-    static func productQ0(_ g: GroupedRows, panels: Range<Int>, codes: UnsafePointer<Float>, scales: UnsafePointer<Float>,
-                          tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    static func productQ0(
+        _ g: GroupedRows, panels: Range<Int>, codes: UnsafePointer<Float>, scales: UnsafePointer<Float>,
+        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let n = g.columns, gpr = g.groupsPerRow
         @inline(__always) func weights(_ c: UnsafePointer<Int8>, _ k: Int) -> SIMD16<Float> {
             SIMD16(lowHalf: MatrixKernels.floats(c, k &* 16), highHalf: MatrixKernels.floats(c, k &* 16 &+ 8))
@@ -355,13 +374,16 @@ extension GGMLOrder {
     /// Applies `w` to a batch in llama.cpp's order when Kiln has its kernel for the weight type (F32, F16,
     /// Q8_0, Q5_0, Q4_0, Q4_K, Q6_K, Q3_K); returns false otherwise. `scratch` holds at least
     /// `tokens · columns` floats. `route` chooses among kernels that give the same bits.
-    static func apply(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
-                      scratch: UnsafeMutablePointer<Float>, threads: Int, placement: Placement, route: KernelRoute) -> Bool {
+    static func apply(
+        _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, threads: Int, placement: Placement, route: KernelRoute
+    ) -> Bool {
         let cols = w.columns, rows = w.rows
         switch w.storage {
         case let .f32(p) where cols % 16 == 0 && (w.grid == .f32 || w.grid == .f16):
             applyF32(p, w, x, tokens: n, out: out, scratch: scratch, threads: threads, route: route)
-        case let .groups(g) where w.sourceType == .q8_0 || w.sourceType == .q5_0 || (w.sourceType == .q4_0 && rows % 8 != 0):
+        case let .groups(g)
+        where w.sourceType == .q8_0 || w.sourceType == .q5_0 || (w.sourceType == .q4_0 && rows % 8 != 0):
             applyQ0(g, x, tokens: n, out: out, scratch: scratch, threads: threads, route: route)
         case .groups where w.sourceType == .q4_0 && rows % 8 == 0 && cols % 32 == 0 && w.blocks != nil:
             applyQ4_0(w, x, tokens: n, out: out, threads: threads)
@@ -376,9 +398,11 @@ extension GGMLOrder {
     }
 
     /// F32 and F16 weights (F16 decoded to F32 at load, activations rounded to F16 first): tinyBLAS's order.
-    private static func applyF32(_ p: UnsafePointer<Float>, _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int,
-                                 out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int,
-                                 route: KernelRoute) {
+    private static func applyF32(
+        _ p: UnsafePointer<Float>, _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int,
+        out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int,
+        route: KernelRoute
+    ) {
         let cols = w.columns, rows = w.rows
         let xs = UncheckedBox(x), os = SendablePointer(out), ss = SendablePointer(scratch)
         var src = x
@@ -391,14 +415,17 @@ extension GGMLOrder {
         let input = UncheckedBox(src), weights = UncheckedBox(p)
         let chunk = 16
         parallelFor((rows + chunk - 1) / chunk, threads: threads) { range in
-            productF32(w: weights.value, ldw: cols, rows: range.lowerBound * chunk..<min(rows, range.upperBound * chunk),
-                       x: input.value, ldx: cols, tokens: n, columns: cols, out: os.p, ldo: rows, route: route)
+            productF32(
+                w: weights.value, ldw: cols, rows: range.lowerBound * chunk..<min(rows, range.upperBound * chunk),
+                x: input.value, ldx: cols, tokens: n, columns: cols, out: os.p, ldo: rows, route: route)
         }
     }
 
     /// Q8_0 and Q5_0 weights (and Q4_0 that ggml does not repack): tinyBLAS_Q0 over Q8_0 activations.
-    private static func applyQ0(_ g: GroupedRows, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
-                                scratch: UnsafeMutablePointer<Float>, threads: Int, route: KernelRoute) {
+    private static func applyQ0(
+        _ g: GroupedRows, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, threads: Int, route: KernelRoute
+    ) {
         let cols = g.columns, rows = g.rows, blocks = cols / 32
         let xs = UncheckedBox(x), os = SendablePointer(out), ss = SendablePointer(scratch)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: n * blocks) { sb in
@@ -417,7 +444,8 @@ extension GGMLOrder {
                         }
                     }
                     parallelFor((g.panels + 1) / 2, threads: threads) { range in
-                        productQ0Integer(g, pairs: range, activations: packed.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
+                        productQ0Integer(
+                            g, pairs: range, activations: packed.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
                     }
                 }
             case .avx512:
@@ -439,28 +467,34 @@ extension GGMLOrder {
     }
 
     /// Q4_0 weights that ggml repacks to 8-row interleaved blocks; every token takes the same order. One route.
-    private static func applyQ4_0(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
-                                  threads: Int) {
+    private static func applyQ4_0(
+        _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+        threads: Int
+    ) {
         let cols = w.columns, rows = w.rows
         let xs = UncheckedBox(x), os = SendablePointer(out)
         let bytes = Q4_0Product.activationBytes(tokens: n, columns: cols)
         _ = withActivations(bytes) { act in
             let groups = (n + 3) / 4
             parallelFor(groups, threads: threads) { range in
-                Q4_0Product.prepare(xs.value, columns: cols, tokens: (range.lowerBound * 4)..<min(n, range.upperBound * 4),
-                                    totalTokens: n, into: act.p)
+                Q4_0Product.prepare(
+                    xs.value, columns: cols, tokens: (range.lowerBound * 4)..<min(n, range.upperBound * 4),
+                    totalTokens: n, into: act.p)
             }
             let blocks = UncheckedBox(w.blocks!)
             parallelFor(rows / 32 + (rows % 32 == 0 ? 0 : 1), threads: threads) { range in
                 let r = (range.lowerBound * 32)..<min(rows, range.upperBound * 32)
-                Q4_0Product.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n, out: os.p, ldo: rows)
+                Q4_0Product.multiply(
+                    weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n, out: os.p, ldo: rows)
             }
         }
     }
 
     /// Q4_K weights, repacked like Q4_0; rows past the micro-batch's last multiple of 4 round differently.
-    private static func applyQ4_K(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
-                                  threads: Int, placement: Placement, route: KernelRoute) {
+    private static func applyQ4_K(
+        _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+        threads: Int, placement: Placement, route: KernelRoute
+    ) {
         let cols = w.columns, rows = w.rows
         let xs = UncheckedBox(x), os = SendablePointer(out)
         let padded = (n + 3) / 4 * 4
@@ -476,8 +510,9 @@ extension GGMLOrder {
             guard route.usesVNNI else {
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
-                    Q4_KProduct.multiply(weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n,
-                                         out: os.p, ldo: rows, leftoverFrom: leftover)
+                    Q4_KProduct.multiply(
+                        weights: blocks.value, rows: r, columns: cols, activations: act.p, tokens: n,
+                        out: os.p, ldo: rows, leftoverFrom: leftover)
                 }
                 return
             }
@@ -489,10 +524,12 @@ extension GGMLOrder {
                     let panelBytes = cols / 256 * VNNIKernels.q4KBlockBytes
                     withUnsafeTemporaryAllocation(byteCount: panelBytes, alignment: 64) { panel in
                         for p in range {
-                            Q4_KProduct.repack16(blocks.value, firstRow: p * 16, rows: rows, columns: cols, into: panel.baseAddress!)
-                            VNNIKernels.q4KProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
-                                                   activations: packed.p, tokens: n, leftoverFrom: leftover,
-                                                   out: os.p + p * 16, ldo: rows)
+                            Q4_KProduct.repack16(
+                                blocks.value, firstRow: p * 16, rows: rows, columns: cols, into: panel.baseAddress!)
+                            VNNIKernels.q4KProduct(
+                                panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                activations: packed.p, tokens: n, leftoverFrom: leftover,
+                                out: os.p + p * 16, ldo: rows)
                         }
                     }
                 }
@@ -501,8 +538,10 @@ extension GGMLOrder {
     }
 
     /// Q6_K and Q3_K weights: ggml's tiled K-quant product from 8 micro-batch rows on, its dot products below.
-    private static func applyKTiled(_ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
-                                    threads: Int, placement: Placement, route: KernelRoute) {
+    private static func applyKTiled(
+        _ w: WeightMatrix, _ x: UnsafePointer<Float>, tokens n: Int, out: UnsafeMutablePointer<Float>,
+        threads: Int, placement: Placement, route: KernelRoute
+    ) {
         let cols = w.columns, rows = w.rows
         let xs = UncheckedBox(x), os = SendablePointer(out)
         let arithmetic = KQuantArithmetic.ggmlDefault(tokens: max(placement.tokens, n))
@@ -516,11 +555,13 @@ extension GGMLOrder {
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     if q6 {
-                        KQuantProduct.multiply(Q6KFormat.self, weights: blocks.value, rows: r, columns: cols, activations: act.p,
-                                               tokens: n, out: os.p, ldo: rows, arithmetic: arithmetic)
+                        KQuantProduct.multiply(
+                            Q6KFormat.self, weights: blocks.value, rows: r, columns: cols, activations: act.p,
+                            tokens: n, out: os.p, ldo: rows, arithmetic: arithmetic)
                     } else {
-                        KQuantProduct.multiply(Q3KFormat.self, weights: blocks.value, rows: r, columns: cols, activations: act.p,
-                                               tokens: n, out: os.p, ldo: rows, arithmetic: arithmetic)
+                        KQuantProduct.multiply(
+                            Q3KFormat.self, weights: blocks.value, rows: r, columns: cols, activations: act.p,
+                            tokens: n, out: os.p, ldo: rows, arithmetic: arithmetic)
                     }
                 }
                 return
@@ -530,17 +571,21 @@ extension GGMLOrder {
                     for t in range { KQuantProduct.pack(act.p, columns: cols, token: t, into: packed.p) }
                 }
                 parallelFor((rows + 15) / 16, threads: threads) { range in
-                    withUnsafeTemporaryAllocation(byteCount: cols / 256 * VNNIKernels.kTiledBlockBytes, alignment: 64) { panel in
+                    withUnsafeTemporaryAllocation(byteCount: cols / 256 * VNNIKernels.kTiledBlockBytes, alignment: 64) {
+                        panel in
                         for p in range {
                             if q6 {
-                                KQuantProduct.repack16(Q6KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
-                                                       columns: cols, into: panel.baseAddress!)
+                                KQuantProduct.repack16(
+                                    Q6KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
+                                    columns: cols, into: panel.baseAddress!)
                             } else {
-                                KQuantProduct.repack16(Q3KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
-                                                       columns: cols, into: panel.baseAddress!)
+                                KQuantProduct.repack16(
+                                    Q3KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
+                                    columns: cols, into: panel.baseAddress!)
                             }
-                            VNNIKernels.kTiledProduct(panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
-                                                      activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
+                            VNNIKernels.kTiledProduct(
+                                panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
                         }
                     }
                 }

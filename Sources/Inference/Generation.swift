@@ -20,8 +20,10 @@ public struct GenerationResult: Sendable {
 
 public enum Generator {
     /// Evaluates `prompt` in one batch, then decodes greedily one token at a time until `maxTokens` or a stop token.
-    public static func greedy(session: InferenceSession, prompt: [Int32], maxTokens: Int, stopTokens: Set<Int32> = [],
-                              onToken: ((Int32) -> Void)? = nil) throws(InferenceError) -> GenerationResult {
+    public static func greedy(
+        session: InferenceSession, prompt: [Int32], maxTokens: Int, stopTokens: Set<Int32> = [],
+        onToken: ((Int32) -> Void)? = nil
+    ) throws(InferenceError) -> GenerationResult {
         session.reset()
         let vocab = session.model.configuration.vocabularySize
         func argmax(_ l: [Float]) -> Int32 {
@@ -37,11 +39,14 @@ public enum Generator {
             let next = argmax(logits)
             out.append(next)
             onToken?(next)
-            if stopTokens.contains(next) || out.count == maxTokens || session.position >= session.contextLength { break }
+            if stopTokens.contains(next) || out.count == maxTokens || session.position >= session.contextLength {
+                break
+            }
             logits = try session.evaluate([next])
         }
         let t2 = DispatchTime.now().uptimeNanoseconds
-        return GenerationResult(tokens: out, promptTokens: prompt.count, promptSeconds: Double(t1 - t0) / 1e9,
-                                generationSeconds: Double(t2 - t1) / 1e9)
+        return GenerationResult(
+            tokens: out, promptTokens: prompt.count, promptSeconds: Double(t1 - t0) / 1e9,
+            generationSeconds: Double(t2 - t1) / 1e9)
     }
 }

@@ -30,7 +30,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .unsupportedArchitecture(a): "unsupported architecture '\(a)' (supported: \(ModelConfiguration.supportedArchitectures.joined(separator: ", ")))"
+        case let .unsupportedArchitecture(a):
+            "unsupported architecture '\(a)' (supported: \(ModelConfiguration.supportedArchitectures.joined(separator: ", ")))"
         case let .unsupportedFeature(a, f): "architecture '\(a)': \(f) is not supported"
         case let .missingMetadata(key): "missing or mistyped metadata key '\(key)'"
         case let .missingTensor(name): "missing tensor '\(name)'"

@@ -49,8 +49,10 @@ public final class InferenceSession {
     private var ropeTables: [(cos: [Float], sin: [Float])] = []
     private var ropeTableOfLayer: [Int] = []
 
-    public init(model: TransformerModel, contextLength: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                cachePrecision: CachePrecision = .f16) {
+    public init(
+        model: TransformerModel, contextLength: Int, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        cachePrecision: CachePrecision = .f16
+    ) {
         self.model = model
         self.contextLength = contextLength
         self.cachePrecision = cachePrecision
@@ -65,19 +67,25 @@ public final class InferenceSession {
         keyCache.pointer.initialize(repeating: 0, count: keyCache.count)
         valueCache.pointer.initialize(repeating: 0, count: valueCache.count)
         let factors = model.ropeFrequencyFactors
-        ropeTables = [Self.ropeTable(c, base: c.ropeFreqBase, scale: c.ropeFreqScale, factors: factors, positions: contextLength)]
+        ropeTables = [
+            Self.ropeTable(c, base: c.ropeFreqBase, scale: c.ropeFreqScale, factors: factors, positions: contextLength)
+        ]
         let slidingDiffers = c.ropeFreqBaseSliding != c.ropeFreqBase || c.ropeFreqScaleSliding != c.ropeFreqScale
         if slidingDiffers, c.slidingLayers.contains(true) {
-            ropeTables.append(Self.ropeTable(c, base: c.ropeFreqBaseSliding, scale: c.ropeFreqScaleSliding, factors: factors,
-                                             positions: contextLength))
+            ropeTables.append(
+                Self.ropeTable(
+                    c, base: c.ropeFreqBaseSliding, scale: c.ropeFreqScaleSliding, factors: factors,
+                    positions: contextLength))
         }
         ropeTableOfLayer = c.slidingLayers.map { $0 && ropeTables.count > 1 ? 1 : 0 }
     }
 
     /// Rotary table computed as ggml does: theta = scale · pos · base^(-2i/n_rot) / factor[i], the power
     /// taken by repeated multiplication.
-    private static func ropeTable(_ c: ModelConfiguration, base: Float, scale: Float, factors: [Float]?,
-                                  positions: Int) -> (cos: [Float], sin: [Float]) {
+    private static func ropeTable(
+        _ c: ModelConfiguration, base: Float, scale: Float, factors: [Float]?,
+        positions: Int
+    ) -> (cos: [Float], sin: [Float]) {
         let half = c.ropeDimensionCount / 2
         var cos = [Float](repeating: 0, count: positions * half)
         var sin = cos
@@ -142,7 +150,9 @@ public final class InferenceSession {
 
     /// Evaluates `tokens` at the next positions, appending their keys and values to the cache, and returns
     /// the logits of the tokens at indices `logitsFrom...` as rows of `vocabularySize` floats.
-    public func evaluate(_ tokens: [Int32], logitsFrom: Int? = nil, microBatch: MicroBatch = .alone) throws(InferenceError) -> [Float] {
+    public func evaluate(
+        _ tokens: [Int32], logitsFrom: Int? = nil, microBatch: MicroBatch = .alone
+    ) throws(InferenceError) -> [Float] {
         self.microBatch = microBatch
         let c = model.configuration
         let from = logitsFrom ?? max(0, tokens.count - 1)
@@ -172,7 +182,9 @@ public final class InferenceSession {
         let nOut = n - from
         if nOut == 0 { return [] }
         for i in from..<n {
-            Kernels.rmsNorm(x.pointer + i * e, weight: model.outputNorm, n: e, epsilon: c.rmsEpsilon, into: xn.pointer + (i - from) * e)
+            Kernels.rmsNorm(
+                x.pointer + i * e, weight: model.outputNorm, n: e, epsilon: c.rmsEpsilon,
+                into: xn.pointer + (i - from) * e)
         }
         let vocab = c.vocabularySize
         return [Float](unsafeUninitializedCapacity: nOut * vocab) { buf, count in
@@ -189,16 +201,20 @@ public final class InferenceSession {
     }
 
     /// `out = round_grid(input) · Wᵀ`; `rounded` is scratch for the rounded activations.
-    private func project(_ input: UnsafeMutablePointer<Float>, tokens n: Int, _ w: WeightMatrix,
-                         into out: UnsafeMutablePointer<Float>, rounded: UnsafeMutablePointer<Float>) {
+    private func project(
+        _ input: UnsafeMutablePointer<Float>, tokens n: Int, _ w: WeightMatrix,
+        into out: UnsafeMutablePointer<Float>, rounded: UnsafeMutablePointer<Float>
+    ) {
         // The output projection sees only the rows whose logits are wanted; llama.cpp selects them the same way.
         let ubatch = GGMLOrder.Placement(tokens: microBatch.sequences * n, first: microBatch.sequence * n)
         w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads, placement: ubatch, route: route)
     }
 
     /// Copies columns `from..<from+width` of `n` rows of `stride` floats into a dense `[n][width]` buffer.
-    private func split(_ src: UnsafeMutablePointer<Float>, stride: Int, from: Int, width: Int, n: Int,
-                       into dst: UnsafeMutablePointer<Float>) {
+    private func split(
+        _ src: UnsafeMutablePointer<Float>, stride: Int, from: Int, width: Int, n: Int,
+        into dst: UnsafeMutablePointer<Float>
+    ) {
         for t in 0..<n { (dst + t * width).update(from: src + t * stride + from, count: width) }
     }
 
@@ -227,7 +243,9 @@ public final class InferenceSession {
     private func addResidual(_ delta: UnsafeMutablePointer<Float>, norm: [Float]?, n: Int) {
         let c = model.configuration, e = c.embeddingLength
         if let norm {
-            for t in 0..<n { Kernels.rmsNorm(delta + t * e, weight: norm, n: e, epsilon: c.rmsEpsilon, into: delta + t * e) }
+            for t in 0..<n {
+                Kernels.rmsNorm(delta + t * e, weight: norm, n: e, epsilon: c.rmsEpsilon, into: delta + t * e)
+            }
         }
         let x = x.pointer
         for i in 0..<(n * e) { x[i] += delta[i] }
@@ -235,8 +253,10 @@ public final class InferenceSession {
 
     /// `out[t][i] = act(gate[t][i]) · up[t][i]` for `n` rows of `f` outputs; gate and up rows are `stride`
     /// floats apart (f when separate, 2f when fused).
-    private func gatedActivation(gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, stride: Int,
-                                 n: Int, into out: UnsafeMutablePointer<Float>) {
+    private func gatedActivation(
+        gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, stride: Int,
+        n: Int, into out: UnsafeMutablePointer<Float>
+    ) {
         let f = model.configuration.feedForwardLength, activation = model.configuration.activation
         let gp = SendablePointer(gate), up = SendablePointer(up), op = SendablePointer(out)
         parallelFor(n, threads: threads) { r in
@@ -393,7 +413,8 @@ public final class InferenceSession {
             attentionPerKey(li, n: n)
             return
         }
-        let (hd, heads, group, qDim, softcap, scoreScale, window, kb, vb, ctx, kc, vc, qp, op, start) = attentionSetup(li)
+        let (hd, heads, group, qDim, softcap, scoreScale, window, kb, vb, ctx, kc, vc, qp, op, start) = attentionSetup(
+            li)
         let rowsPerBlock = AttentionKernels.blockRows
         let blocks = (n + rowsPerBlock - 1) / rowsPerBlock
         let tile = Self.keyTile
@@ -417,9 +438,10 @@ public final class InferenceSession {
                     var first = lo / tile * tile
                     while first < hi {
                         let width = min(tile, hi - first)
-                        AttentionKernels.product(qp.p + t0 * qDim + h * hd, ldx: qDim, rows: rows, n: hd,
-                                                 panels: kc.p + (kvh * kb + first / 16) * hd * 16, panelStride: hd * 16, ldp: 16,
-                                                 c: s, ldc: tile, columns: width)
+                        AttentionKernels.product(
+                            qp.p + t0 * qDim + h * hd, ldx: qDim, rows: rows, n: hd,
+                            panels: kc.p + (kvh * kb + first / 16) * hd * 16, panelStride: hd * 16, ldp: 16,
+                            c: s, ldc: tile, columns: width)
                         let padded = (width + 15) / 16 * 16
                         for t in 0..<rows {
                             let row = s + t * tile
@@ -453,8 +475,9 @@ public final class InferenceSession {
                             maxima[t] = mNew
                             sums[t] = Float(Double(sums[t]) + GGMLOrder.softmaxTile(row, count: padded, max: mNew))
                         }
-                        AttentionKernels.product(s, ldx: tile, rows: rows, n: width, panels: vc.p + (kvh * vb * ctx + first) * 16,
-                                                 panelStride: ctx * 16, ldp: 16, c: out, ldc: qDim, columns: hd, accumulate: true)
+                        AttentionKernels.product(
+                            s, ldx: tile, rows: rows, n: width, panels: vc.p + (kvh * vb * ctx + first) * 16,
+                            panelStride: ctx * 16, ldp: 16, c: out, ldc: qDim, columns: hd, accumulate: true)
                         first += tile
                     }
                     for t in 0..<rows {
@@ -470,17 +493,23 @@ public final class InferenceSession {
     /// width, soft-cap, score scale, window, key and value panels per head, context, the layer's key and value
     /// caches, queries, outputs, and the first new position. With a soft-cap, ggml folds 1/cap into the
     /// scale: cap · tanh(s · (scale/cap)).
-    private func attentionSetup(_ li: Int) -> (Int, Int, Int, Int, Float?, Float, Int?, Int, Int, Int, SendablePointer<Float>,
-                                               SendablePointer<Float>, SendablePointer<Float>, SendablePointer<Float>, Int) {
+    private func attentionSetup(
+        _ li: Int
+    ) -> (
+        Int, Int, Int, Int, Float?, Float, Int?, Int, Int, Int, SendablePointer<Float>,
+        SendablePointer<Float>, SendablePointer<Float>, SendablePointer<Float>, Int
+    ) {
         let c = model.configuration
         let hd = c.headDimension
         let softcap = c.attentionLogitSoftcap
-        return (hd, c.headCount, c.headCount / c.headCountKV, c.headCount * hd, softcap,
-                softcap.map { c.attentionScale / $0 } ?? c.attentionScale, c.slidingLayers[li] ? c.slidingWindow : nil,
-                keyBlocks, valueBlocks, contextLength,
-                SendablePointer(keyCache.pointer + li * c.headCountKV * keyBlocks * hd * 16),
-                SendablePointer(valueCache.pointer + li * c.headCountKV * valueBlocks * contextLength * 16),
-                SendablePointer(q.pointer), SendablePointer(att.pointer), position)
+        return (
+            hd, c.headCount, c.headCount / c.headCountKV, c.headCount * hd, softcap,
+            softcap.map { c.attentionScale / $0 } ?? c.attentionScale, c.slidingLayers[li] ? c.slidingWindow : nil,
+            keyBlocks, valueBlocks, contextLength,
+            SendablePointer(keyCache.pointer + li * c.headCountKV * keyBlocks * hd * 16),
+            SendablePointer(valueCache.pointer + li * c.headCountKV * valueBlocks * contextLength * 16),
+            SendablePointer(q.pointer), SendablePointer(att.pointer), position
+        )
     }
 
     /// Keys per attention tile (ggml's `GGML_FA_TILE_KV`).
@@ -496,7 +525,8 @@ public final class InferenceSession {
     /// `o = f16(o + v·expf(s − M))` (an FMA rounded to F16 per key); `S = S·ms + vs` as one FMA. Finally
     /// `o · (1/S)` in F32. With an F32 cache, as ggml with F32 K/V, nothing is rounded to F16.
     private func attentionPerKey(_ li: Int, n: Int) {
-        let (hd, heads, group, qDim, softcap, scoreScale, window, kb, vb, ctx, kc, vc, qp, op, start) = attentionSetup(li)
+        let (hd, heads, group, qDim, softcap, scoreScale, window, kb, vb, ctx, kc, vc, qp, op, start) = attentionSetup(
+            li)
         let half = cachePrecision == .f16
         @inline(__always) func round(_ v: Float) -> Float { half ? Float(Float16(v)) : v }
         parallelFor(heads * n, threads: threads) { range in

@@ -73,7 +73,9 @@ public enum Kernels {
     }
 
     @inlinable
-    static func tile3x4(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    static func tile3x4(
+        _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
         var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
         var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
         var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>(), a23 = SIMD8<Float>()
@@ -139,19 +141,23 @@ public enum Kernels {
         c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
     ) {
         let groups = (rows + 3) / 4
-        let xs = SendablePointer(UnsafeMutablePointer(mutating: x)), ws = SendablePointer(UnsafeMutablePointer(mutating: w))
+        let xs = SendablePointer(UnsafeMutablePointer(mutating: x)),
+            ws = SendablePointer(UnsafeMutablePointer(mutating: w))
         let cs = SendablePointer(c)
         // Small problems (decode) still split, since the weights dominate the time.
         parallelFor(groups, threads: threads) { r in
-            matmul(x: xs.p, tokens: tokens, w: ws.p, n: n, outputs: (r.lowerBound * 4)..<min(rows, r.upperBound * 4),
-                   c: cs.p, ldc: ldc)
+            matmul(
+                x: xs.p, tokens: tokens, w: ws.p, n: n, outputs: (r.lowerBound * 4)..<min(rows, r.upperBound * 4),
+                c: cs.p, ldc: ldc)
         }
     }
 
     /// llama.cpp's `ggml_rms_norm` (sum of squares in double) followed by the elementwise weight.
     @inlinable
-    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, n: Int, epsilon: Float,
-                               into y: UnsafeMutablePointer<Float>) {
+    public static func rmsNorm(
+        _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, n: Int, epsilon: Float,
+        into y: UnsafeMutablePointer<Float>
+    ) {
         var sum = 0.0
         for i in 0..<n { sum += Double(x[i] * x[i]) }
         let mean = Float(sum / Double(n))

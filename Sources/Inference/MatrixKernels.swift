@@ -18,8 +18,10 @@ enum MatrixKernels {
 
     // MARK: Batches
 
-    static func multiplyBatch(_ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, threads: Int,
-                              route: KernelRoute) {
+    static func multiplyBatch(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, threads: Int,
+        route: KernelRoute
+    ) {
         let n = w.columns, rows = w.rows
         let panels = (rows + panelRows - 1) / panelRows
         let xs = UncheckedBox(x), os = SendablePointer(out)
@@ -35,9 +37,10 @@ enum MatrixKernels {
                         if validB > 0 { decodePanel(w, rows: r0 + panelRows, count: validB, into: b) }
                         var t = 0
                         while t < tokens {
-                            WideKernels.tile6x32(xs.value + t * n, ldx: n, rows: min(tokenStrip, tokens - t), n: n, a: a,
-                                                 b: validB > 0 ? b : a, c: os.p + t * rows + r0, ldc: rows,
-                                                 columnsA: validA, columnsB: validB)
+                            WideKernels.tile6x32(
+                                xs.value + t * n, ldx: n, rows: min(tokenStrip, tokens - t), n: n, a: a,
+                                b: validB > 0 ? b : a, c: os.p + t * rows + r0, ldc: rows,
+                                columnsA: validA, columnsB: validB)
                             t += tokenStrip
                         }
                     }
@@ -56,8 +59,10 @@ enum MatrixKernels {
                     while t < tokens {
                         // A short last strip repeats its last token in the spare rows and stores only its own.
                         let rowsValid = min(tokenStrip, tokens - t)
-                        tile6x16(xs.value + t * n, ldx: n, rows: rowsValid, n: n, panel: panel, ldp: panelRows, c: os.p + t * rows + r0,
-                                 ldc: rows, columns: valid)
+                        tile6x16(
+                            xs.value + t * n, ldx: n, rows: rowsValid, n: n, panel: panel, ldp: panelRows,
+                            c: os.p + t * rows + r0,
+                            ldc: rows, columns: valid)
                         t += tokenStrip
                     }
                 }
@@ -110,8 +115,10 @@ enum MatrixKernels {
     /// from each panel row; only the first `columns` outputs are stored). Twelve accumulators, one FMA chain
     /// per output in k order, started from +0.
     @inline(__always)
-    static func tile6x16(_ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>, ldp: Int,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int, accumulate: Bool = false) {
+    static func tile6x16(
+        _ x: UnsafePointer<Float>, ldx: Int, rows: Int, n: Int, panel: UnsafePointer<Float>, ldp: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, columns: Int, accumulate: Bool = false
+    ) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -162,7 +169,9 @@ enum MatrixKernels {
 
     // MARK: One token at a time
 
-    static func multiplyEach(_ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, threads: Int) {
+    static func multiplyEach(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, threads: Int
+    ) {
         let n = w.columns, rows = w.rows
         switch w.storage {
         case let .f32(p):
@@ -178,16 +187,19 @@ enum MatrixKernels {
     /// `truncatingIfNeeded:` conversion is an out-of-line call); the int→float step is exact for |v| < 2²².
     @inline(__always)
     static func floats(_ c: UnsafePointer<Int8>, _ k: Int) -> SIMD8<Float> {
-        let v = SIMD8<Int32>(Int32(c[k]), Int32(c[k + 1]), Int32(c[k + 2]), Int32(c[k + 3]),
-                             Int32(c[k + 4]), Int32(c[k + 5]), Int32(c[k + 6]), Int32(c[k + 7]))
+        let v = SIMD8<Int32>(
+            Int32(c[k]), Int32(c[k + 1]), Int32(c[k + 2]), Int32(c[k + 3]),
+            Int32(c[k + 4]), Int32(c[k + 5]), Int32(c[k + 6]), Int32(c[k + 7]))
         return unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12_582_912.0
     }
 
     /// Decoded weights of column `k` of a panel: `a · code + b`, a multiply then an add, as the scalar
     /// decoders round them.
     @inline(__always)
-    static func decoded(_ c: UnsafePointer<Int8>, _ k: Int, _ a0: SIMD8<Float>, _ a1: SIMD8<Float>,
-                        _ b0: SIMD8<Float>?, _ b1: SIMD8<Float>?) -> (SIMD8<Float>, SIMD8<Float>) {
+    static func decoded(
+        _ c: UnsafePointer<Int8>, _ k: Int, _ a0: SIMD8<Float>, _ a1: SIMD8<Float>,
+        _ b0: SIMD8<Float>?, _ b1: SIMD8<Float>?
+    ) -> (SIMD8<Float>, SIMD8<Float>) {
         var w0 = a0 * floats(c, k &* 16), w1 = a1 * floats(c, k &* 16 &+ 8)
         if let b0, let b1 {
             w0 = w0 + b0
@@ -197,7 +209,8 @@ enum MatrixKernels {
     }
 
     /// One token: panels two at a time (four FMA chains), each output the same k-ordered chain as a batch.
-    static func groupedVector(_ g: GroupedRows, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, threads: Int) {
+    static func groupedVector(_ g: GroupedRows, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, threads: Int)
+    {
         let xs = UncheckedBox(x), os = SendablePointer(out)
         parallelFor((g.panels + 1) / 2, threads: threads) { range in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { tb in
@@ -218,8 +231,10 @@ enum MatrixKernels {
     }
 
     @inline(__always)
-    static func panelPair(_ g: GroupedRows, _ p0: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-                          single: Bool = false) {
+    static func panelPair(
+        _ g: GroupedRows, _ p0: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+        single: Bool = false
+    ) {
         let n = g.columns, gpr = g.groupsPerRow, glen = g.groupLength
         let p1 = single ? p0 : p0 + 1
         let c0 = UnsafePointer(g.codes.pointer + p0 * n * 16), c1 = UnsafePointer(g.codes.pointer + p1 * n * 16)

@@ -72,7 +72,9 @@ public struct ModelConfiguration: Equatable, Sendable {
     /// Reads the hyperparameters of `file`, throwing for unsupported architectures or missing keys.
     public init(file: some WeightSource) throws(InferenceError) {
         let md = file.metadata
-        guard let arch = md["general.architecture"]?.stringValue else { throw .missingMetadata(key: "general.architecture") }
+        guard let arch = md["general.architecture"]?.stringValue else {
+            throw .missingMetadata(key: "general.architecture")
+        }
         guard Self.supportedArchitectures.contains(arch) else { throw .unsupportedArchitecture(arch) }
         func int(_ key: String) throws(InferenceError) -> Int {
             guard let v = md["\(arch).\(key)"]?.integerValue else { throw .missingMetadata(key: "\(arch).\(key)") }
@@ -107,7 +109,9 @@ public struct ModelConfiguration: Equatable, Sendable {
         case let other?:
             throw .unsupportedFeature(architecture: arch, feature: "rope scaling '\(other)'")
         }
-        if file.tensor(named: "rope_factors_long.weight") != nil || file.tensor(named: "rope_factors_short.weight") != nil {
+        if file.tensor(named: "rope_factors_long.weight") != nil
+            || file.tensor(named: "rope_factors_short.weight") != nil
+        {
             throw .unsupportedFeature(architecture: arch, feature: "long-rope factors (rope_factors_long/short)")
         }
         ropeFreqBaseSliding = ropeFreqBase
@@ -177,7 +181,7 @@ public struct ModelConfiguration: Equatable, Sendable {
         bosToken = md["tokenizer.ggml.bos_token_id"]?.integerValue.map { Int32($0) }
         eosToken = md["tokenizer.ggml.eos_token_id"]?.integerValue.map { Int32($0) }
         guard headCount > 0, headCountKV > 0, headCount % headCountKV == 0, headDimension % 8 == 0,
-              ropeDimensionCount <= headDimension, ropeDimensionCount % 2 == 0
+            ropeDimensionCount <= headDimension, ropeDimensionCount % 2 == 0
         else { throw .missingMetadata(key: "\(arch).attention.head_count (inconsistent head counts)") }
         guard slidingLayers.count == blockCount, slidingWindow.map({ $0 > 0 }) ?? true else {
             throw .missingMetadata(key: "\(arch).attention.sliding_window_pattern (one flag per layer)")

@@ -13,7 +13,9 @@ public enum TokenIDs {
 
     public static func read(_ url: URL) throws(InferenceError) -> [Int32] {
         let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch { throw .io(path: url.path, reason: "\(error)") }
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw .io(path: url.path, reason: "\(error)")
+        }
         return try parse(text)
     }
 }

@@ -67,25 +67,33 @@ public final class TransformerModel: Sendable {
     public let tensorTypes: [String: String]
 
     /// Loads the model at `url`.
-    public convenience init(url: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(InferenceError) {
+    public convenience init(
+        url: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws(InferenceError) {
         let file: GGUFFile
         do { file = try GGUFFile(url: url) } catch { throw .io(path: url.path, reason: error.description) }
         try self.init(file: file, threads: threads)
     }
 
     /// Loads the weights of `file`.
-    public init(file: some WeightSource, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws(InferenceError) {
+    public init(
+        file: some WeightSource, threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws(InferenceError) {
         let c = try ModelConfiguration(file: file)
         configuration = c
         let e = c.embeddingLength, hd = c.headDimension
-        tokenEmbedding = try WeightMatrix(file: file, name: "token_embd.weight", columns: e, rows: c.vocabularySize, threads: threads)
+        tokenEmbedding = try WeightMatrix(
+            file: file, name: "token_embd.weight", columns: e, rows: c.vocabularySize, threads: threads)
         outputNorm = try WeightMatrix.vector(file: file, name: "output_norm.weight", length: e)
         if file.tensor(named: "output.weight") != nil {
-            output = try WeightMatrix(file: file, name: "output.weight", columns: e, rows: c.vocabularySize, threads: threads)
+            output = try WeightMatrix(
+                file: file, name: "output.weight", columns: e, rows: c.vocabularySize, threads: threads)
         } else {
             output = tokenEmbedding
         }
-        ropeFrequencyFactors = try file.tensor(named: "rope_freqs.weight") == nil ? nil
+        ropeFrequencyFactors =
+            try file.tensor(named: "rope_freqs.weight") == nil
+            ? nil
             : WeightMatrix.vector(file: file, name: "rope_freqs.weight", length: c.ropeDimensionCount / 2)
         let qDim = c.headCount * hd, kvDim = c.headCountKV * hd, f = c.feedForwardLength
         var layers: [TransformerLayer] = []
@@ -107,25 +115,30 @@ public final class TransformerModel: Sendable {
                     biases = [Array(b[..<qDim]), Array(b[qDim..<(qDim + kvDim)]), Array(b[(qDim + kvDim)...])]
                 }
             } else {
-                attention = .separate(query: try m("attn_q", e, qDim), key: try m("attn_k", e, kvDim), value: try m("attn_v", e, kvDim))
-                biases = [try optionalVector("attn_q.bias", qDim), try optionalVector("attn_k.bias", kvDim),
-                          try optionalVector("attn_v.bias", kvDim)]
+                attention = .separate(
+                    query: try m("attn_q", e, qDim), key: try m("attn_k", e, kvDim), value: try m("attn_v", e, kvDim))
+                biases = [
+                    try optionalVector("attn_q.bias", qDim), try optionalVector("attn_k.bias", kvDim),
+                    try optionalVector("attn_v.bias", kvDim)
+                ]
             }
-            let feedForward: TransformerLayer.FeedForwardProjection = try c.hasFusedProjections
+            let feedForward: TransformerLayer.FeedForwardProjection =
+                try c.hasFusedProjections
                 ? .fused(m("ffn_up", e, 2 * f))
                 : .separate(gate: m("ffn_gate", e, f), up: m("ffn_up", e, f))
-            layers.append(TransformerLayer(
-                attentionNorm: try vector("attn_norm.weight", e),
-                attention: attention,
-                queryBias: biases[0], keyBias: biases[1], valueBias: biases[2],
-                queryNorm: try c.hasQueryKeyNorms ? vector("attn_q_norm.weight", hd) : nil,
-                keyNorm: try c.hasQueryKeyNorms ? vector("attn_k_norm.weight", hd) : nil,
-                attentionOutput: try m("attn_output", qDim, e),
-                postAttentionNorm: try c.hasPostNorms ? vector("post_attention_norm.weight", e) : nil,
-                feedForwardNorm: try vector("ffn_norm.weight", e),
-                feedForward: feedForward,
-                down: try m("ffn_down", f, e),
-                postFeedForwardNorm: try c.hasPostNorms ? vector("post_ffw_norm.weight", e) : nil))
+            layers.append(
+                TransformerLayer(
+                    attentionNorm: try vector("attn_norm.weight", e),
+                    attention: attention,
+                    queryBias: biases[0], keyBias: biases[1], valueBias: biases[2],
+                    queryNorm: try c.hasQueryKeyNorms ? vector("attn_q_norm.weight", hd) : nil,
+                    keyNorm: try c.hasQueryKeyNorms ? vector("attn_k_norm.weight", hd) : nil,
+                    attentionOutput: try m("attn_output", qDim, e),
+                    postAttentionNorm: try c.hasPostNorms ? vector("post_attention_norm.weight", e) : nil,
+                    feedForwardNorm: try vector("ffn_norm.weight", e),
+                    feedForward: feedForward,
+                    down: try m("ffn_down", f, e),
+                    postFeedForwardNorm: try c.hasPostNorms ? vector("post_ffw_norm.weight", e) : nil))
         }
         self.layers = layers
         var types: [String: String] = [:]
@@ -133,7 +146,8 @@ public final class TransformerModel: Sendable {
         tensorTypes = types
         for l in layers {
             for w in l.matrices where w.columns % 8 != 0 || w.columns % w.grid.blockLength != 0 {
-                throw .tensorShapeMismatch(tensor: w.name, expected: [w.columns - w.columns % 8, w.rows], actual: [w.columns, w.rows])
+                throw .tensorShapeMismatch(
+                    tensor: w.name, expected: [w.columns - w.columns % 8, w.rows], actual: [w.columns, w.rows])
             }
         }
     }

@@ -97,8 +97,9 @@ public struct WeightMatrix: @unchecked Sendable {
         let dst = SendablePointer(buffer.pointer)
         let cols = columns
         parallelFor(rows, threads: threads) { r in
-            try? Quantizer.dequantize(type, source: src.value + r.lowerBound * rowBytes, count: r.count * cols,
-                                      destination: dst.p + r.lowerBound * cols)
+            try? Quantizer.dequantize(
+                type, source: src.value + r.lowerBound * rowBytes, count: r.count * cols,
+                destination: dst.p + r.lowerBound * cols)
         }
         storage = .f32(UnsafePointer(buffer.pointer))
         blocks = nil
@@ -118,14 +119,18 @@ public struct WeightMatrix: @unchecked Sendable {
     /// matrix applied to a batch, with activations first rounded to the grid llama.cpp's CPU backend would
     /// use for this weight type. `scratch` holds at least `tokens · columns` floats. Every `route` gives the
     /// same bits.
-    func apply(_ input: UnsafePointer<Float>, tokens n: Int, into out: UnsafeMutablePointer<Float>,
-               scratch: UnsafeMutablePointer<Float>, threads: Int, placement: GGMLOrder.Placement = .alone,
-               route: KernelRoute = .best) {
+    func apply(
+        _ input: UnsafePointer<Float>, tokens n: Int, into out: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, threads: Int, placement: GGMLOrder.Placement = .alone,
+        route: KernelRoute = .best
+    ) {
         // llama.cpp multiplies micro-batches of two tokens or more with its matrix kernels, single tokens with
         // dot products; Kiln follows the former in llama.cpp's order and keeps its own kernel for the latter.
         if max(placement.tokens, n) >= 2,
-           GGMLOrder.apply(self, input, tokens: n, out: out, scratch: scratch, threads: threads, placement: placement,
-                           route: route) {
+            GGMLOrder.apply(
+                self, input, tokens: n, out: out, scratch: scratch, threads: threads, placement: placement,
+                route: route)
+        {
             return
         }
         var src = input
@@ -188,14 +193,17 @@ final class GroupedRows: @unchecked Sendable {
     }
 
     /// Decodes source rows `r` (each `rowBytes` long) into the panel layout.
-    func decodeRows(_ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, rows r: Range<Int>) throws(QuantizationError) {
+    func decodeRows(
+        _ type: GGMLType, source: UnsafeRawPointer, rowBytes: Int, rows r: Range<Int>
+    ) throws(QuantizationError) {
         let n = columns, gpr = groupsPerRow, pr = Self.panelRows
         let rowCodes = UnsafeMutablePointer<Int8>.allocate(capacity: n)
         let rowScales = UnsafeMutablePointer<Float>.allocate(capacity: 2 * gpr)
         defer { rowCodes.deallocate(); rowScales.deallocate() }
         for row in r {
-            try Quantizer.decodeGroups(type, source: source + row * rowBytes, count: n, codes: rowCodes, scales: rowScales,
-                                       offsets: offsets == nil ? nil : rowScales + gpr)
+            try Quantizer.decodeGroups(
+                type, source: source + row * rowBytes, count: n, codes: rowCodes, scales: rowScales,
+                offsets: offsets == nil ? nil : rowScales + gpr)
             let p = row / pr, j = row % pr
             let c = codes.pointer + p * n * pr + j
             for k in 0..<n { c[k * pr] = rowCodes[k] }

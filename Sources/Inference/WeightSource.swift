@@ -37,8 +37,10 @@ public final class InMemoryWeights: WeightSource, @unchecked Sendable {
     deinit { for b in storage { b.deallocate() } }
 
     /// Adds a tensor of `type` with GGML `dimensions`, letting `fill` write its encoded bytes.
-    public func add(name: String, type: GGMLType, dimensions: [Int],
-                    fill: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+    public func add(
+        name: String, type: GGMLType, dimensions: [Int],
+        fill: (UnsafeMutableRawBufferPointer) throws -> Void
+    ) rethrows {
         let info = GGUFTensorInfo(name: name, dimensions: dimensions, type: type)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, info.byteCount), alignment: 64)
         do { try fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<info.byteCount])) } catch {

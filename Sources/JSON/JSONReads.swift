@@ -22,9 +22,9 @@ public enum JSONReads {
     public static func read(_ url: URL) throws(JSONParser.Failure) -> JSONValue? {
         let path = url.standardizedFileURL.path
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              attributes[.type] as? FileAttributeType == .typeRegular,
-              let size = (attributes[.size] as? NSNumber)?.intValue,
-              let modified = attributes[.modificationDate] as? Date
+            attributes[.type] as? FileAttributeType == .typeRegular,
+            let size = (attributes[.size] as? NSNumber)?.intValue,
+            let modified = attributes[.modificationDate] as? Date
         else { return nil }
         if let entry = cache.withLock({ $0[path] }), entry.size == size, entry.modified == modified {
             return try entry.result.get()

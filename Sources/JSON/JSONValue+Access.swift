@@ -26,11 +26,12 @@ extension JSONValue {
         guard case .object(let members) = self else { return self }
         guard members.contains(where: { $0.key == key }) else { return .object(members + [(key, value)]) }
         var seen = false
-        return .object(members.compactMap { member in
-            guard member.key == key else { return member }
-            defer { seen = true }
-            return seen ? nil : (key, value)
-        })
+        return .object(
+            members.compactMap { member in
+                guard member.key == key else { return member }
+                defer { seen = true }
+                return seen ? nil : (key, value)
+            })
     }
 
     /// Python's `repr` of the value as `json.load` would give it, for error messages (`None`, `True`, `'a'`,
@@ -44,7 +45,8 @@ extension JSONValue {
         case .string(let s):
             return "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
         case .array(let a): return "[" + a.map(\.pythonDescription).joined(separator: ", ") + "]"
-        case .object(let m): return "{" + m.map { "'\($0.key)': \($0.value.pythonDescription)" }.joined(separator: ", ") + "}"
+        case .object(let m):
+            return "{" + m.map { "'\($0.key)': \($0.value.pythonDescription)" }.joined(separator: ", ") + "}"
         }
     }
 }

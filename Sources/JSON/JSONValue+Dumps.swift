@@ -159,65 +159,44 @@ public enum PythonFormat {
 
 /// The recursive encoder behind `dumps`, mirroring CPython's `json.encoder` layout rules.
 private struct PythonJSONWriter {
-    let ensureASCII: Bool
-    let indent: String?
-    let itemSeparator: String
-    let keySeparator: String
     let sortKeys: Bool
-    var output = ""
+    var text: PythonJSONText
 
     init(ensureASCII: Bool, indent: String?, separators: (item: String, key: String)?, sortKeys: Bool) {
-        self.ensureASCII = ensureASCII
-        self.indent = indent
         self.sortKeys = sortKeys
-        if let separators {
-            itemSeparator = separators.item
-            keySeparator = separators.key
-        } else {
-            itemSeparator = indent == nil ? ", " : ","
-            keySeparator = ": "
-        }
+        text = PythonJSONText(ensureASCII: ensureASCII, indent: indent, separators: separators)
     }
 
-    mutating func newline(level: Int) {
-        guard let indent else { return }
-        output.append("\n")
-        for _ in 0..<level { output.append(indent) }
-    }
+    var output: String { text.text }
 
     mutating func write(_ value: JSONValue, level: Int) {
         switch value {
-        case .null: output.append("null")
-        case .bool(let b): output.append(b ? "true" : "false")
-        case .int(let i): output.append(String(i))
-        case .double(let d): output.append(PythonFormat.jsonFloat(d))
-        case .string(let s): PythonFormat.appendJSONString(s, ensureASCII: ensureASCII, to: &output)
+        case .null: text.null()
+        case .bool(let b): text.bool(b)
+        case .int(let i): text.int(i)
+        case .double(let d): text.double(d)
+        case .string(let s): text.string(s)
         case .array(let elements):
-            guard !elements.isEmpty else { output.append("[]"); return }
-            output.append("[")
+            guard !elements.isEmpty else { return text.empty(.array) }
+            text.open(.array)
             for (i, element) in elements.enumerated() {
-                if i > 0 { output.append(itemSeparator) }
-                newline(level: level + 1)
+                text.member(i, level: level)
                 write(element, level: level + 1)
             }
-            newline(level: level)
-            output.append("]")
+            text.close(.array, level: level)
         case .object(let rawMembers):
-            guard !rawMembers.isEmpty else { output.append("{}"); return }
+            guard !rawMembers.isEmpty else { return text.empty(.object) }
             var members = Self.pythonDictionary(rawMembers)
             if sortKeys {
                 members.sort { $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
             }
-            output.append("{")
+            text.open(.object)
             for (i, member) in members.enumerated() {
-                if i > 0 { output.append(itemSeparator) }
-                newline(level: level + 1)
-                PythonFormat.appendJSONString(member.key, ensureASCII: ensureASCII, to: &output)
-                output.append(keySeparator)
+                text.member(i, level: level)
+                text.key(member.key)
                 write(member.value, level: level + 1)
             }
-            newline(level: level)
-            output.append("}")
+            text.close(.object, level: level)
         }
     }
 

@@ -33,7 +33,9 @@ extension Quantizer {
             throw .unsupportedType(type)
         }
         guard count % type.blockSize == 0 else { throw .rowLengthNotMultipleOfBlock(columns: count, type: type) }
-        @inline(__always) func byte(_ p: UnsafeRawPointer, _ i: Int) -> UInt8 { p.load(fromByteOffset: i, as: UInt8.self) }
+        @inline(__always) func byte(_ p: UnsafeRawPointer, _ i: Int) -> UInt8 {
+            p.load(fromByteOffset: i, as: UInt8.self)
+        }
         let blockBytes = type.typeSize
         switch type {
         case .q8_0:
@@ -141,7 +143,8 @@ extension Quantizer {
                             for l in 0..<16 {
                                 let q = byte(yb, 32 + 32 * h + 16 * g + l)
                                 let hm = (byte(yb, 16 * g + l) >> UInt8(4 * h + k)) & 1
-                                codes[256 * b + 128 * h + 32 * k + 16 * g + l] = Int8(Int((q >> UInt8(2 * k)) & 3) - (hm == 0 ? 4 : 0))
+                                codes[256 * b + 128 * h + 32 * k + 16 * g + l] = Int8(
+                                    Int((q >> UInt8(2 * k)) & 3) - (hm == 0 ? 4 : 0))
                             }
                         }
                     }

@@ -37,9 +37,9 @@ extension SIMD16 where Scalar == Int32 {
     /// `pointwiseMin` are not inlined, and integer `SIMDMask` comparisons are packed to bits and back.
     @inline(__always) func clamp(_ lo: Int32, _ hi: Int32) -> Self {
         let hiV = Self(repeating: hi), loV = Self(repeating: lo)
-        let above = (hiV &- self) &>> 31          // all ones where v > hi
+        let above = (hiV &- self) &>> 31  // all ones where v > hi
         let m = self ^ ((self ^ hiV) & above)
-        let below = (m &- loV) &>> 31             // all ones where m < lo
+        let below = (m &- loV) &>> 31  // all ones where m < lo
         return m ^ ((m ^ loV) & below)
     }
     /// Exact int → float for |v| < 2²² (`bits(v + 0x4B400000) − 1.5·2²³`); the generic `SIMD16<Float>(_:)`
@@ -61,8 +61,8 @@ enum LaneSearch {
     @inline(__always)
     static func roundClamped(_ t: V, _ nmaxBits: VI) -> V {
         let b = t.intBits
-        let nonNegative = b & ~(b &>> 31)                   // t < 0 (and −0) → +0
-        let above = (nmaxBits &- nonNegative) &>> 31       // all ones where t > nmax
+        let nonNegative = b & ~(b &>> 31)  // t < 0 (and −0) → +0
+        let above = (nmaxBits &- nonNegative) &>> 31  // all ones where t > nmax
         let c = nonNegative ^ ((nonNegative ^ nmaxBits) & above)
         return (V(intBits: c) + 12_582_912.0) - 12_582_912.0
     }
@@ -176,7 +176,7 @@ enum LaneSearch {
         for i in 0..<n {
             Lint[i] = (bestIscale * (x[i] - bestMinUsed)).nearestInt.clamp(0, nmax) & live
         }
-        theMin = min.negated   // SIMD `prefix -` is `0 − x`, which loses the sign of zero
+        theMin = min.negated  // SIMD `prefix -` is `0 − x`, which loses the sign of zero
         return V.select(live, scale, zero)
     }
 
@@ -215,33 +215,33 @@ enum LaneSearch {
         var suml2 = zero
         // `w·x` is the same product in every trial: computed once (ggml recomputes it; same value).
         return withUnsafeTemporaryAllocation(of: V.self, capacity: n) { wxBuffer -> V in
-        let wx = wxBuffer.baseAddress!
-        // The codes of the best trial depend only on its iscale: recomputed once at the end.
-        var bestIscale = iscale
-        for i in 0..<n {
-            wx[i] = w[i] * x[i]
-            let fl = code(iscale * x[i])
-            sumlx += wx[i] * fl
-            suml2 += (w[i] * fl) * fl
-        }
-        var scale = V.select(suml2.ne(zero), sumlx / suml2, zero)
-        var best = scale * sumlx
-        for step in -9...9 where step != 0 {
-            iscale = V(repeating: -(Float(nmax) + 0.1 * Float(step))) / max
-            sumlx = zero
-            suml2 = zero
+            let wx = wxBuffer.baseAddress!
+            // The codes of the best trial depend only on its iscale: recomputed once at the end.
+            var bestIscale = iscale
             for i in 0..<n {
+                wx[i] = w[i] * x[i]
                 let fl = code(iscale * x[i])
                 sumlx += wx[i] * fl
                 suml2 += (w[i] * fl) * fl
             }
-            let accept = suml2.gt(zero) & (sumlx * sumlx).gt(best * suml2) & live
-            bestIscale = V.select(accept, iscale, bestIscale)
-            scale = V.select(accept, sumlx / suml2, scale)
-            best = V.select(accept, scale * sumlx, best)
-        }
-        for i in 0..<n { Lint[i] = (code(bestIscale * x[i]).nearestInt &+ nmax) & live }
-        return V.select(live, scale, zero)
+            var scale = V.select(suml2.ne(zero), sumlx / suml2, zero)
+            var best = scale * sumlx
+            for step in -9...9 where step != 0 {
+                iscale = V(repeating: -(Float(nmax) + 0.1 * Float(step))) / max
+                sumlx = zero
+                suml2 = zero
+                for i in 0..<n {
+                    let fl = code(iscale * x[i])
+                    sumlx += wx[i] * fl
+                    suml2 += (w[i] * fl) * fl
+                }
+                let accept = suml2.gt(zero) & (sumlx * sumlx).gt(best * suml2) & live
+                bestIscale = V.select(accept, iscale, bestIscale)
+                scale = V.select(accept, sumlx / suml2, scale)
+                best = V.select(accept, scale * sumlx, best)
+            }
+            for i in 0..<n { Lint[i] = (code(bestIscale * x[i]).nearestInt &+ nmax) & live }
+            return V.select(live, scale, zero)
         }
     }
 
@@ -282,7 +282,9 @@ enum LaneSearch {
         }
 
         /// One element of a refinement pass; returns the lanes that changed.
-        @inline(__always) func refine(_ i: Int, _ x: UnsafePointer<V>, _ L: UnsafeMutablePointer<VI>, _ st: inout State) -> VI {
+        @inline(__always) func refine(
+            _ i: Int, _ x: UnsafePointer<V>, _ L: UnsafeMutablePointer<VI>, _ st: inout State
+        ) -> VI {
             let w = x[i] * x[i]
             let li = L[i].float
             var slx = st.sumlx - (w * x[i]) * li
@@ -290,11 +292,12 @@ enum LaneSearch {
             var sl2 = st.suml2 - (w * li) * li
             let nl = ((x[i] * sl2) / slx).nearestInt.clamp(-nmax, nmax - 1)
             let delta = nl ^ L[i]
-            let differs = (delta | (0 &- delta)) &>> 31       // all ones where nl != L[i]
+            let differs = (delta | (0 &- delta)) &>> 31  // all ones where nl != L[i]
             let fnl = nl.float
             slx += (w * x[i]) * fnl
             sl2 += (w * fnl) * fnl
-            let accept = slxPositive & differs & sl2.gt(zero)
+            let accept =
+                slxPositive & differs & sl2.gt(zero)
                 & ((slx * slx) * st.suml2).gt((st.sumlx * st.sumlx) * sl2)
             L[i] = VI.select(accept, nl, L[i])
             st.sumlx = V.select(accept, slx, st.sumlx)

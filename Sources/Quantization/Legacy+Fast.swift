@@ -61,7 +61,8 @@ enum LegacyFast {
             let bytes = SIMD16<UInt8>(truncatingIfNeeded: (q &>> 4) & 1)
             let words = unsafeBitCast(bytes, to: SIMD2<UInt64>.self)
             let m: UInt64 = 0x0102_0408_1020_4080
-            return UInt32(truncatingIfNeeded: (words[0] &* m) >> 56) | UInt32(truncatingIfNeeded: (words[1] &* m) >> 56) << 8
+            return UInt32(truncatingIfNeeded: (words[0] &* m) >> 56) | UInt32(truncatingIfNeeded: (words[1] &* m) >> 56)
+                << 8
         }
         return gather16(lo) | gather16(hi) << 16
     }
@@ -97,7 +98,7 @@ enum LegacyFast {
             var q0 = truncSmall(v0 * id + bias)
             var q1 = truncSmall(v1 * id + bias)
             let shift: Int32 = fiveBit ? 5 : 4
-            q0 = q0 &- (q0 &>> shift)      // MIN(2·nmax − 1, q) for q ≤ 2·nmax
+            q0 = q0 &- (q0 &>> shift)  // MIN(2·nmax − 1, q) for q ≤ 2·nmax
             q1 = q1 &- (q1 &>> shift)
             if fiveBit { yb.storeBytes(of: highBits(q0, q1).littleEndian, toByteOffset: 2, as: UInt32.self) }
             nibbles(q0, q1, yb, qsOffset)
@@ -140,7 +141,7 @@ enum LegacyFast {
             var q0 = truncSmall((v0 - mv) * id + 0.5)
             var q1 = truncSmall((v1 - mv) * id + 0.5)
             if !fiveBit {
-                q0 = q0 &- (q0 &>> 4)      // MIN(15, q) for q ≤ 16
+                q0 = q0 &- (q0 &>> 4)  // MIN(15, q) for q ≤ 16
                 q1 = q1 &- (q1 &>> 4)
             } else {
                 yb.storeBytes(of: highBits(q0, q1).littleEndian, toByteOffset: 4, as: UInt32.self)

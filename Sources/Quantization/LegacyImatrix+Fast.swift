@@ -7,7 +7,8 @@ enum LegacyImatrixFast {
     enum Kind { case q4_0, q4_1, q5_0, q5_1 }
 
     static func quantize(
-        _ kind: Kind, _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int, importance qw: UnsafePointer<Float>
+        _ kind: Kind, _ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count n: Int,
+        importance qw: UnsafePointer<Float>
     ) {
         let blockBytes: Int
         switch kind {
@@ -45,11 +46,13 @@ enum LegacyImatrixFast {
                         case .q4_0: d = LaneSearch.makeQxQuants(32, 8, xt, wt, Lt)
                         case .q5_0: d = LaneSearch.makeQxQuants(32, 16, xt, wt, Lt)
                         case .q4_1:
-                            d = LaneSearch.makeQkxQuants(32, 15, xt, wt, Lt, Laux, theMin: &theMin, rmin: -0.9,
-                                                         rdelta: 0.05, nstep: 36, useMad: false, qkx3: true)
+                            d = LaneSearch.makeQkxQuants(
+                                32, 15, xt, wt, Lt, Laux, theMin: &theMin, rmin: -0.9,
+                                rdelta: 0.05, nstep: 36, useMad: false, qkx3: true)
                         case .q5_1:
-                            d = LaneSearch.makeQkxQuants(32, 31, xt, wt, Lt, Laux, theMin: &theMin, rmin: -0.9,
-                                                         rdelta: 0.05, nstep: 36, useMad: false, qkx3: true)
+                            d = LaneSearch.makeQkxQuants(
+                                32, 31, xt, wt, Lt, Laux, theMin: &theMin, rmin: -0.9,
+                                rdelta: 0.05, nstep: 36, useMad: false, qkx3: true)
                         }
                         for k in 0..<lanes {
                             let yb = y + blockBytes * (base + k)

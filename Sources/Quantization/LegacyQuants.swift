@@ -184,7 +184,8 @@ public enum Q5_0 {
                             let xb = x + 32 * b
                             let yb = y + blockBytes * b
                             Legacy.blockWeights(xb, qw + 32 * b, sigma2, wb.baseAddress!)
-                            let d = QuantHelpers.makeQxQuants(32, 16, xb, Lsb.baseAddress!, rmseType: 1, wb.baseAddress!)
+                            let d = QuantHelpers.makeQxQuants(
+                                32, 16, xb, Lsb.baseAddress!, rmseType: 1, wb.baseAddress!)
                             QuantHelpers.storeHalf(d, yb, 0)
                             for j in 0..<32 { L[j] = UInt8(bitPattern: Lsb[j]) }
                             Legacy.packHighBits(L, yb + 2)

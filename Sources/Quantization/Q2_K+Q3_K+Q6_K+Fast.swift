@@ -25,7 +25,8 @@ enum K16 {
     /// Stores the low bytes of 16 int lanes.
     @inline(__always)
     static func storeBytes(_ l: VI, _ L: UnsafeMutablePointer<UInt8>, _ offset: Int) {
-        UnsafeMutableRawPointer(L).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: l), toByteOffset: offset, as: SIMD16<UInt8>.self)
+        UnsafeMutableRawPointer(L).storeBytes(
+            of: SIMD16<UInt8>(truncatingIfNeeded: l), toByteOffset: offset, as: SIMD16<UInt8>.self)
     }
 
     @inline(__always)
@@ -107,7 +108,9 @@ extension Q2_K {
                                 }
                                 if maxScale > 0 {
                                     let iscale = 15 / maxScale
-                                    for j in 0..<16 { ys[j] = UInt8(truncatingIfNeeded: QuantHelpers.nearestInt(iscale * scales[j])) }
+                                    for j in 0..<16 {
+                                        ys[j] = UInt8(truncatingIfNeeded: QuantHelpers.nearestInt(iscale * scales[j]))
+                                    }
                                     QuantHelpers.storeHalf(maxScale / 15, yb, 80)
                                 } else {
                                     for j in 0..<16 { ys[j] = 0 }
@@ -116,7 +119,8 @@ extension Q2_K {
                                 if maxMin > 0 {
                                     let iscale = 15 / maxMin
                                     for j in 0..<16 {
-                                        ys[j] |= UInt8(truncatingIfNeeded: QuantHelpers.nearestInt(iscale * mins[j]) << 4)
+                                        ys[j] |= UInt8(
+                                            truncatingIfNeeded: QuantHelpers.nearestInt(iscale * mins[j]) << 4)
                                     }
                                     QuantHelpers.storeHalf(maxMin / 15, yb, 82)
                                 } else {
@@ -202,7 +206,8 @@ extension Q3_K {
                                         if maxScale != 0 {
                                             let iscale = -32 / maxScale
                                             for j in 0..<16 {
-                                                let l8 = Int8(truncatingIfNeeded: QuantHelpers.nearestInt(iscale * scales[j]))
+                                                let l8 = Int8(
+                                                    truncatingIfNeeded: QuantHelpers.nearestInt(iscale * scales[j]))
                                                 let l = QuantHelpers.clamp(Int32(l8), -32, 31) + 32
                                                 KLayout.packScaleQ3(j, UInt8(truncatingIfNeeded: l), ys)
                                             }
@@ -309,7 +314,8 @@ extension Q6_K {
             let c = K16.bytes(raw, 128 * h + 64), d = K16.bytes(raw, 128 * h + 96)
             y.storeBytes(of: (a & low) | ((c & low) &<< 4), toByteOffset: 64 * h, as: K16.Bytes32.self)
             y.storeBytes(of: (b & low) | ((d & low) &<< 4), toByteOffset: 64 * h + 32, as: K16.Bytes32.self)
-            let qh = ((a &>> 4) & two) | (((b &>> 4) & two) &<< 2) | (((c &>> 4) & two) &<< 4)
+            let qh =
+                ((a &>> 4) & two) | (((b &>> 4) & two) &<< 2) | (((c &>> 4) & two) &<< 4)
                 | (((d &>> 4) & two) &<< 6)
             y.storeBytes(of: qh, toByteOffset: 128 + 32 * h, as: K16.Bytes32.self)
         }

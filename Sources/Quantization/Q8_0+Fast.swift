@@ -46,8 +46,12 @@ extension Q8_0 {
             let d = QuantHelpers.loadHalf(yb, 0)
             let q0 = yb.loadUnaligned(fromByteOffset: 2, as: SIMD16<Int8>.self)
             let q1 = yb.loadUnaligned(fromByteOffset: 18, as: SIMD16<Int8>.self)
-            out.storeBytes(of: SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q0)) * d, toByteOffset: 128 * b, as: SIMD16<Float>.self)
-            out.storeBytes(of: SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q1)) * d, toByteOffset: 128 * b + 64, as: SIMD16<Float>.self)
+            out.storeBytes(
+                of: SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q0)) * d, toByteOffset: 128 * b,
+                as: SIMD16<Float>.self)
+            out.storeBytes(
+                of: SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: q1)) * d, toByteOffset: 128 * b + 64,
+                as: SIMD16<Float>.self)
         }
     }
 }

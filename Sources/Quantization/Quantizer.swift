@@ -8,7 +8,7 @@ public enum Quantizer {
     /// Types Kiln can encode.
     public static let encodableTypes: [GGMLType] = [
         .f32, .f16, .bf16, .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .iq4_nl, .tq1_0,
-        .tq2_0,
+        .tq2_0
     ]
 
     /// True when Kiln can encode `type`.
@@ -26,8 +26,9 @@ public enum Quantizer {
         source: UnsafePointer<Float>, destination: UnsafeMutableRawPointer, destinationCount: Int,
         importance: UnsafePointer<Float>? = nil, threads: Int = 1
     ) throws(QuantizationError) {
-        let rowBytes = try validate(type, rows: rows, columns: columns, source: source,
-                                    destinationCount: destinationCount)
+        let rowBytes = try validate(
+            type, rows: rows, columns: columns, source: source,
+            destinationCount: destinationCount)
         let work = RowWork(source: source, destination: destination, importance: importance)
         forEachRowRange(rows: rows, threads: threads) { range in
             if type == .iq4_nl {
@@ -53,8 +54,9 @@ public enum Quantizer {
         source: UnsafePointer<Float>, destination: UnsafeMutableRawPointer, destinationCount: Int,
         importance: UnsafePointer<Float>? = nil
     ) throws(QuantizationError) {
-        let rowBytes = try validate(type, rows: rows, columns: columns, source: source,
-                                    destinationCount: destinationCount)
+        let rowBytes = try validate(
+            type, rows: rows, columns: columns, source: source,
+            destinationCount: destinationCount)
         for row in 0..<rows {
             encodeRowReference(type, source + row * columns, destination + row * rowBytes, columns, importance)
         }
@@ -84,7 +86,8 @@ public enum Quantizer {
         switch type {
         case .f32: destination.update(from: source.assumingMemoryBound(to: Float.self), count: count)
         case .f16: HalfPrecision.convertFromFP16(source.assumingMemoryBound(to: UInt16.self), destination, count: count)
-        case .bf16: HalfPrecision.convertFromBF16(source.assumingMemoryBound(to: UInt16.self), destination, count: count)
+        case .bf16:
+            HalfPrecision.convertFromBF16(source.assumingMemoryBound(to: UInt16.self), destination, count: count)
         case .q8_0: Q8_0.dequantize(source, destination, count: count)
         case .q4_0: Q4_0.dequantize(source, destination, count: count)
         case .q4_1: Q4_1.dequantize(source, destination, count: count)

@@ -24,7 +24,9 @@ public enum TQ1_0 {
             let id: Float = d != 0 ? 1 / d : 0
             QuantHelpers.storeHalf(d, yb, 52)
             @inline(__always) func trit(_ v: Float) -> UInt8 { UInt8(truncatingIfNeeded: lroundLikeC(v * id) &+ 1) }
-            @inline(__always) func ceilByte(_ q: UInt8) -> UInt8 { UInt8(truncatingIfNeeded: (UInt16(q) * 256 + 242) / 243) }
+            @inline(__always) func ceilByte(_ q: UInt8) -> UInt8 {
+                UInt8(truncatingIfNeeded: (UInt16(q) * 256 + 242) / 243)
+            }
             // 32 bytes of five trits over elements 0..<160, then 16 bytes over 160..<240.
             for m in 0..<32 {
                 var q: UInt8 = 0

@@ -36,7 +36,8 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             let f = try SafetensorsFile(url: directory.appendingPathComponent(part))
             for t in f.tensors {
                 if let previous = location[t.name] {
-                    throw .duplicateTensor(tensor: t.name, firstFile: files[previous.file].url.lastPathComponent, secondFile: part)
+                    throw .duplicateTensor(
+                        tensor: t.name, firstFile: files[previous.file].url.lastPathComponent, secondFile: part)
                 }
                 location[t.name] = (i, t)
             }
@@ -45,15 +46,19 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
         if let weightMap {
             for (name, part) in weightMap.sorted(by: { $0.key < $1.key }) {
                 guard let found = location[name] else {
-                    throw .indexMismatch(index: indexURL.path, tensor: name, reason: "listed in weight_map for \(part) but not found in any shard")
+                    throw .indexMismatch(
+                        index: indexURL.path, tensor: name,
+                        reason: "listed in weight_map for \(part) but not found in any shard")
                 }
                 let actual = files[found.file].url.lastPathComponent
                 guard actual == part else {
-                    throw .indexMismatch(index: indexURL.path, tensor: name, reason: "weight_map says \(part) but it is in \(actual)")
+                    throw .indexMismatch(
+                        index: indexURL.path, tensor: name, reason: "weight_map says \(part) but it is in \(actual)")
                 }
             }
             for name in location.keys.sorted() where weightMap[name] == nil {
-                throw .indexMismatch(index: indexURL.path, tensor: name, reason: "present in a shard but missing from weight_map")
+                throw .indexMismatch(
+                    index: indexURL.path, tensor: name, reason: "present in a shard but missing from weight_map")
             }
         }
         self.files = files
@@ -72,9 +77,12 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
         }
         var out: [String: String] = [:]
         for (k, v) in map {
-            guard let s = v as? String else { throw .invalidIndex(path: url.path, reason: "weight_map[\(k)] is not a file name") }
+            guard let s = v as? String else {
+                throw .invalidIndex(path: url.path, reason: "weight_map[\(k)] is not a file name")
+            }
             guard !s.contains("/"), !s.hasPrefix(".") else {
-                throw .invalidIndex(path: url.path, reason: "weight_map[\(k)] names \(s), which is not a file in the folder")
+                throw .invalidIndex(
+                    path: url.path, reason: "weight_map[\(k)] names \(s), which is not a file in the folder")
             }
             out[k] = s
         }

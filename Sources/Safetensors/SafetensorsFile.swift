@@ -60,13 +60,15 @@ public final class SafetensorsFile: @unchecked Sendable {
                 }
                 for (k, v) in m {
                     guard let s = v as? String else {
-                        throw .invalidEntry(path: path, tensor: name, reason: "__metadata__ value for \(k) is not a string")
+                        throw .invalidEntry(
+                            path: path, tensor: name, reason: "__metadata__ value for \(k) is not a string")
                     }
                     metadata[k] = s
                 }
                 continue
             }
-            tensors.append(try Self.parseEntry(name: name, entry: entry, path: path, dataStart: dataStart, dataCount: dataCount))
+            tensors.append(
+                try Self.parseEntry(name: name, entry: entry, path: path, dataStart: dataStart, dataCount: dataCount))
         }
         tensors.sort { $0.name.unicodeScalars.lexicographicallyPrecedes($1.name.unicodeScalars) }
         let byStart = tensors.filter { !$0.range.isEmpty }.sorted { $0.range.lowerBound < $1.range.lowerBound }
@@ -92,13 +94,15 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
             throw .unknownDType(path: path, tensor: name, dtype: dtypeName)
         }
-        guard let shapeAny = e["shape"] as? [Any], let shape = Self.integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
+        guard let shapeAny = e["shape"] as? [Any], let shape = Self.integers(shapeAny), shape.allSatisfy({ $0 >= 0 })
+        else {
             throw .invalidEntry(path: path, tensor: name, reason: "shape is not a list of non-negative integers")
         }
         guard let offsetsAny = e["data_offsets"] as? [Any], let offsets = Self.integers(offsetsAny), offsets.count == 2,
             offsets[0] >= 0, offsets[0] <= offsets[1]
         else {
-            throw .invalidEntry(path: path, tensor: name, reason: "data_offsets is not [begin, end] with 0 <= begin <= end")
+            throw .invalidEntry(
+                path: path, tensor: name, reason: "data_offsets is not [begin, end] with 0 <= begin <= end")
         }
         var expected = dtype.size
         for d in shape {
@@ -120,7 +124,8 @@ public final class SafetensorsFile: @unchecked Sendable {
     private static func integers(_ values: [Any]) -> [Int]? {
         var out: [Int] = []
         for v in values {
-            guard !isJSONBoolean(v), let i = (v as? Int) ?? (v as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }) else {
+            guard !isJSONBoolean(v), let i = (v as? Int) ?? (v as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) })
+            else {
                 return nil
             }
             out.append(i)

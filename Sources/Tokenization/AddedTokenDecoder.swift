@@ -1,4 +1,5 @@
 import JSON
+
 /// Applies a `tokenizer.json` decoder to a single token, which is what the converter's
 /// `tokenizer.decode(tokenizer.encode(token))` amounts to for an added token (see `BPEVocabulary`).
 struct AddedTokenDecoder {
@@ -40,7 +41,7 @@ struct AddedTokenDecoder {
             return [String(decoding: bytes, as: UTF8.self)]
         case "Replace":
             guard let pattern = decoder["pattern"]?["String"]?.stringValue,
-                  let content = decoder["content"]?.stringValue, !pattern.isEmpty
+                let content = decoder["content"]?.stringValue, !pattern.isEmpty
             else { return tokens }
             return tokens.map { replaceAll($0, pattern, content) }
         case "ByteFallback":
@@ -71,7 +72,9 @@ struct AddedTokenDecoder {
         case "Fuse":
             return [tokens.joined()]
         case "Strip":
-            guard let content = decoder["content"]?.stringValue, content.unicodeScalars.count == 1 else { return tokens }
+            guard let content = decoder["content"]?.stringValue, content.unicodeScalars.count == 1 else {
+                return tokens
+            }
             let character = content.unicodeScalars.first!
             let start = decoder["start"]?.pythonInt ?? 0
             let stop = decoder["stop"]?.pythonInt ?? 0
@@ -85,7 +88,8 @@ struct AddedTokenDecoder {
             }
         case "Metaspace":
             let replacement = decoder["replacement"]?.stringValue ?? "\u{2581}"
-            let scheme = decoder["prepend_scheme"]?.stringValue
+            let scheme =
+                decoder["prepend_scheme"]?.stringValue
                 ?? ((decoder["add_prefix_space"]?.boolValue ?? true) ? "always" : "never")
             // `tokenizers` drops every replacement character of the first token (not only a leading one)
             // unless the scheme is "never".
@@ -129,7 +133,7 @@ struct AddedTokenDecoder {
         var text = text
         for (from, to) in [
             (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
-            (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+            (" 's", "'s"), (" 've", "'ve"), (" 're", "'re")
         ] {
             text = replaceAll(text, from, to)
         }

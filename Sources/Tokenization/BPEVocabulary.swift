@@ -1,4 +1,5 @@
 import JSON
+
 /// A byte-level BPE vocabulary as the converter's `_set_vocab_gpt2` / `get_vocab_base` builds it from
 /// `tokenizer.json`.
 ///
@@ -56,14 +57,17 @@ public struct BPEVocabulary: Sendable {
         for (token, id) in model.vocab {
             if let other = reverse[id] {
                 throw .vocabularyDisagrees(
-                    path: path, detail: "model.vocab gives id \(id) to both \(other.debugDescription) and \(token.debugDescription)")
+                    path: path,
+                    detail: "model.vocab gives id \(id) to both \(other.debugDescription) and \(token.debugDescription)"
+                )
             }
             reverse[id] = token
             modelIDs[ExactString(token)] = id
         }
         for token in added.tokens {
             if let oldID = modelIDs[ExactString(token.content)], oldID != token.id,
-               let old = reverse[oldID], sameText(old, token.content) {
+                let old = reverse[oldID], sameText(old, token.content)
+            {
                 reverse[oldID] = nil
             }
             reverse[token.id] = token.content
@@ -95,7 +99,8 @@ public struct BPEVocabulary: Sendable {
             if addedVocab.contains(ExactString(token)) {
                 guard let entry = addedByID[id] else {
                     throw .vocabularyDisagrees(
-                        path: path, detail: "token \(token.debugDescription) at id \(id) is also an added token with another id")
+                        path: path,
+                        detail: "token \(token.debugDescription) at id \(id) is also an added token with another id")
                 }
                 if !entry.normalized { token = decoder.decode(token) }
                 if entry.special || looksSpecial(token) {
@@ -124,7 +129,7 @@ public struct BPEVocabulary: Sendable {
             TokenizerMetadataEntry(key: TokenizerKey.model, value: .string("gpt2")),
             TokenizerMetadataEntry(key: TokenizerKey.pre, value: .string(pre)),
             TokenizerMetadataEntry(key: TokenizerKey.tokens, value: .stringArray(tokens)),
-            TokenizerMetadataEntry(key: TokenizerKey.tokenType, value: .int32Array(tokenTypes.map(\.rawValue))),
+            TokenizerMetadataEntry(key: TokenizerKey.tokenType, value: .int32Array(tokenTypes.map(\.rawValue)))
         ]
     }
 }
@@ -223,7 +228,8 @@ struct HFTokenizerModel {
             for part in [left, right] where !known.contains(ExactString(part)) {
                 throw .mergeNamesUnknownToken(path: path, index: index, token: part)
             }
-            let merged = left + (!prefix.isEmpty && right.hasPrefix(prefix) ? String(right.dropFirst(prefix.count)) : right)
+            let merged =
+                left + (!prefix.isEmpty && right.hasPrefix(prefix) ? String(right.dropFirst(prefix.count)) : right)
             if !known.contains(ExactString(merged)) {
                 throw .mergeNamesUnknownToken(path: path, index: index, token: merged)
             }
@@ -253,10 +259,13 @@ struct AddedTokens {
         }
         for (index, item) in (files.tokenizerJSON?["added_tokens"]?.arrayValue ?? []).enumerated() {
             guard case .int(let id)? = item["id"], id >= 0, let content = item["content"]?.stringValue else {
-                throw .unexpectedJSON(path: path, field: "added_tokens[\(index)]", expected: "an object with id and content")
+                throw .unexpectedJSON(
+                    path: path, field: "added_tokens[\(index)]", expected: "an object with id and content")
             }
             let special = item["special"]?.boolValue ?? false
-            add(Token(id: id, content: content, special: special, normalized: item["normalized"]?.boolValue ?? !special))
+            add(
+                Token(id: id, content: content, special: special, normalized: item["normalized"]?.boolValue ?? !special)
+            )
         }
         // tokenizer_config added_tokens_decoder entries that tokenizer.json lacks.
         let configPath = files.path("tokenizer_config.json")
@@ -268,7 +277,9 @@ struct AddedTokens {
             }
             guard byID[id] == nil else { continue }
             let special = item["special"]?.boolValue ?? false
-            add(Token(id: id, content: content, special: special, normalized: item["normalized"]?.boolValue ?? !special))
+            add(
+                Token(id: id, content: content, special: special, normalized: item["normalized"]?.boolValue ?? !special)
+            )
         }
         // Special tokens named by the config files but not added yet.
         var modelIDs: [ExactString: Int] = [:]
@@ -304,7 +315,9 @@ struct AddedTokens {
         }
         var result: [String] = []
         for key in ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] {
-            if let s = content(lookup(key)), !s.isEmpty, !result.contains(where: { sameText($0, s) }) { result.append(s) }
+            if let s = content(lookup(key)), !s.isEmpty, !result.contains(where: { sameText($0, s) }) {
+                result.append(s)
+            }
         }
         for item in lookup("additional_special_tokens")?.arrayValue ?? [] {
             if let s = content(item), !s.isEmpty, !result.contains(where: { sameText($0, s) }) { result.append(s) }

@@ -42,7 +42,8 @@ struct ByteTable: Sendable {
                     if hashes[entry] == h, Int(lengths[entry]) == key.count {
                         let start = Int(starts[entry])
                         if key.count == 0
-                            || memcmp(storage.baseAddress! + start, key.baseAddress!, key.count) == 0 {
+                            || memcmp(storage.baseAddress! + start, key.baseAddress!, key.count) == 0
+                        {
                             return values[entry]
                         }
                     }
@@ -106,7 +107,9 @@ struct MergeTable: Sendable {
     }
 
     @inline(__always)
-    private static func key(_ a: Int32, _ b: Int32) -> UInt64 { UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b)) }
+    private static func key(_ a: Int32, _ b: Int32) -> UInt64 {
+        UInt64(UInt32(bitPattern: a)) << 32 | UInt64(UInt32(bitPattern: b))
+    }
 
     @inline(__always)
     private static func slot(_ key: UInt64) -> Int {

@@ -1,4 +1,5 @@
 import JSON
+
 /// Names the llama.cpp pre-tokenizer (`tokenizer.ggml.pre`) of a byte-level BPE `tokenizer.json`.
 ///
 /// llama.cpp's converter encodes a fixed probe string with the real Hugging Face tokenizer, hashes the token
@@ -62,7 +63,8 @@ public enum PreTokenizerIdentification {
             throw unknown
         }
         if steps.count == 2, case .split(let pattern, isRegex: true, behavior: "Isolated", invert: false) = steps[0],
-           steps[1] == .byteLevel(addPrefixSpace: false, useRegex: false), normalizer == nil || normalizer == "NFC" {
+            steps[1] == .byteLevel(addPrefixSpace: false, useRegex: false), normalizer == nil || normalizer == "NFC"
+        {
             if pattern == llama3Regex { return "llama-bpe" }
             if pattern == qwen2Regex { return addsLeadingSpecialToken(files) ? "deepseek-r1-qwen" : "qwen2" }
             if pattern == qwen35Regex { return "qwen35" }
@@ -81,7 +83,8 @@ public enum PreTokenizerIdentification {
             }
         }
         if let tokenizerClass = files.tokenizerClass, tokenizerClass.hasPrefix("LlamaTokenizer"),
-           files.tokenizerConfig?["add_bos_token"]?.boolValue == true {
+            files.tokenizerConfig?["add_bos_token"]?.boolValue == true
+        {
             return true
         }
         return false
@@ -93,19 +96,23 @@ public enum PreTokenizerIdentification {
         case "Sequence":
             return (value["pretokenizers"]?.arrayValue ?? []).flatMap { flatten($0) }
         case "ByteLevel":
-            return [.byteLevel(
-                addPrefixSpace: value["add_prefix_space"]?.boolValue ?? true,
-                useRegex: value["use_regex"]?.boolValue ?? true)]
+            return [
+                .byteLevel(
+                    addPrefixSpace: value["add_prefix_space"]?.boolValue ?? true,
+                    useRegex: value["use_regex"]?.boolValue ?? true)
+            ]
         case "Digits":
             return [.digits(individual: value["individual_digits"]?.boolValue ?? false)]
         case "Split":
             let pattern = value["pattern"]
             let regex = pattern?["Regex"]?.stringValue
-            return [.split(
-                pattern: regex ?? pattern?["String"]?.stringValue ?? "",
-                isRegex: regex != nil,
-                behavior: value["behavior"]?.stringValue ?? "",
-                invert: value["invert"]?.boolValue ?? false)]
+            return [
+                .split(
+                    pattern: regex ?? pattern?["String"]?.stringValue ?? "",
+                    isRegex: regex != nil,
+                    behavior: value["behavior"]?.stringValue ?? "",
+                    invert: value["invert"]?.boolValue ?? false)
+            ]
         case let type?:
             return [.other(type)]
         case nil:

@@ -124,7 +124,8 @@ struct ProtobufReader {
 
     mutating func fixed32() throws(TokenizationError) -> UInt32 {
         guard end - index >= 4 else { throw corrupt("truncated 32-bit field") }
-        let value = UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16
+        let value =
+            UInt32(bytes[index]) | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2]) << 16
             | UInt32(bytes[index + 3]) << 24
         index += 4
         return value

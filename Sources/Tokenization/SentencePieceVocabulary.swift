@@ -1,4 +1,5 @@
 import JSON
+
 /// A SentencePiece vocabulary as the converter's `_create_vocab_sentencepiece` builds it from
 /// `tokenizer.model`, with the overrides from `added_tokens.json` and `tokenizer_config.json`.
 ///
@@ -37,13 +38,14 @@ public struct SentencePieceVocabulary: Sendable {
             guard id < size else { break }
             tokens[id] = piece.piece
             scores[id] = piece.score
-            types[id] = switch piece.type {
-            case .unknown?: .unknown
-            case .control?: .control
-            case .unused?: .unused
-            case .byte?: .byte
-            default: .normal
-            }
+            types[id] =
+                switch piece.type {
+                case .unknown?: .unknown
+                case .control?: .control
+                case .unused?: .unused
+                case .byte?: .byte
+                default: .normal
+                }
         }
         let addedPath = files.path("added_tokens.json")
         if let added = files.addedTokensJSON {
@@ -95,6 +97,6 @@ func llamaVocabularyEntries(tokens: [String], scores: [Float], types: [TokenType
         TokenizerMetadataEntry(key: TokenizerKey.pre, value: .string("default")),
         TokenizerMetadataEntry(key: TokenizerKey.tokens, value: .stringArray(tokens)),
         TokenizerMetadataEntry(key: TokenizerKey.scores, value: .float32Array(scores)),
-        TokenizerMetadataEntry(key: TokenizerKey.tokenType, value: .int32Array(types.map(\.rawValue))),
+        TokenizerMetadataEntry(key: TokenizerKey.tokenType, value: .int32Array(types.map(\.rawValue)))
     ]
 }

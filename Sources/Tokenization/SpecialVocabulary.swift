@@ -1,4 +1,5 @@
 import JSON
+
 /// Merges, special token ids, `add_*_token` flags, chat templates and normalizer flags, collected the way
 /// gguf-py's `SpecialVocab` collects them (`gguf-py/gguf/vocab.py`), and written in the order of its
 /// `add_to_gguf`.
@@ -118,9 +119,12 @@ public struct SpecialVocabulary: Sendable {
             var defaultTemplate: String?
             var names: [String] = []
             for (rawName, template) in choices {
-                let name = String(String.UnicodeScalarView(rawName.unicodeScalars.map { scalar in
-                    scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)) ? scalar : "_"
-                }))
+                let name = String(
+                    String.UnicodeScalarView(
+                        rawName.unicodeScalars.map { scalar in
+                            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar))
+                                ? scalar : "_"
+                        }))
                 guard !name.isEmpty else { continue }
                 if name == "default" {
                     defaultTemplate = template
@@ -234,7 +238,8 @@ public struct SpecialVocabulary: Sendable {
         } else if let json = files.chatTemplateJSON {
             alternative = json["chat_template"]
         }
-        let template = files.tokenizerConfig?.objectMembers?.contains { $0.key == "chat_template" } == true
+        let template =
+            files.tokenizerConfig?.objectMembers?.contains { $0.key == "chat_template" } == true
             ? config("chat_template") : alternative
         switch template {
         case .string(let text):
@@ -382,7 +387,7 @@ public struct SpecialVocabulary: Sendable {
         case .array(let pair) where pair.count == 2 && pair[0].stringValue != nil:
             for (index, item) in list.enumerated() {
                 guard case .array(let parts) = item, parts.count == 2,
-                      let left = parts[0].stringValue, let right = parts[1].stringValue
+                    let left = parts[0].stringValue, let right = parts[1].stringValue
                 else {
                     throw .unexpectedJSON(path: path, field: "model.merges[\(index)]", expected: "a pair of strings")
                 }
@@ -425,7 +430,7 @@ func isPythonWhitespace(_ scalar: Unicode.Scalar) -> Bool {
 func pythonStrip(_ s: String) -> String {
     let scalars = Array(s.unicodeScalars)
     guard let start = scalars.firstIndex(where: { !isPythonWhitespace($0) }),
-          let end = scalars.lastIndex(where: { !isPythonWhitespace($0) })
+        let end = scalars.lastIndex(where: { !isPythonWhitespace($0) })
     else { return "" }
     return String(String.UnicodeScalarView(scalars[start...end]))
 }

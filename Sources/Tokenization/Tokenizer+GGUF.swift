@@ -1,4 +1,5 @@
 import JSON
+
 /// The `tokenizer.ggml.*` arrays of a GGUF file, as the caller's GGUF reader found them. The Tokenization
 /// module does not read GGUF itself.
 public struct GGUFTokenizerVocabulary: Sendable {
@@ -125,10 +126,11 @@ extension Tokenizer {
             let byteIDs = (0..<256).map { byte in
                 byText.find(Array(String(ByteLevelAlphabet.scalarForByte[byte]).utf8)) ?? -1
             }
-            model = .mergeBPE(MergeBPEModel(
-                vocab: vocab, merges: merges, byteLevel: true, byteIDs: byteIDs, byteFallback: false,
-                fallbackIDs: [Int32](repeating: -1, count: 256), unknownID: nil, fuseUnknown: false,
-                ignoreMerges: ignoreMerges))
+            model = .mergeBPE(
+                MergeBPEModel(
+                    vocab: vocab, merges: merges, byteLevel: true, byteIDs: byteIDs, byteFallback: false,
+                    fallbackIDs: [Int32](repeating: -1, count: 256), unknownID: nil, fuseUnknown: false,
+                    ignoreMerges: ignoreMerges))
             flavor = .huggingFace
             decoder = .object([("type", .string("ByteLevel"))])
         case "llama":
@@ -140,22 +142,26 @@ extension Tokenizer {
                 let id = vocab.find(Array(text.utf8))
                 return id.flatMap { type(Int($0)) == TokenType.byte.rawValue ? $0 : nil }
             }
-            model = .scoreBPE(ScoreBPEModel(
-                vocab: vocab, scores: v.scores.isEmpty ? [Float](repeating: 0, count: count) : v.scores,
-                fallbackIDs: fallback, byteFallback: true, unknownID: Int32(v.unknownID ?? 0)))
+            model = .scoreBPE(
+                ScoreBPEModel(
+                    vocab: vocab, scores: v.scores.isEmpty ? [Float](repeating: 0, count: count) : v.scores,
+                    fallbackIDs: fallback, byteFallback: true, unknownID: Int32(v.unknownID ?? 0)))
             flavor = .llamaSPM(addSpacePrefix: v.addSpacePrefix ?? true)
             steps = []
             addBOS = addBOS ?? true
             let replace: JSONValue = .object([
                 ("type", .string("Replace")), ("pattern", .object([("String", .string("\u{2581}"))])),
-                ("content", .string(" ")),
+                ("content", .string(" "))
             ])
-            var decoders: [JSONValue] = [replace, .object([("type", .string("ByteFallback"))]),
-                                         .object([("type", .string("Fuse"))])]
+            var decoders: [JSONValue] = [
+                replace, .object([("type", .string("ByteFallback"))]),
+                .object([("type", .string("Fuse"))])
+            ]
             if v.addSpacePrefix ?? true {
-                decoders.append(.object([
-                    ("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0)),
-                ]))
+                decoders.append(
+                    .object([
+                        ("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))
+                    ]))
             }
             decoder = .object([("type", .string("Sequence")), ("decoders", .array(decoders))])
         default:

@@ -42,14 +42,15 @@ extension Tokenizer {
                 for (k, item) in list.enumerated() { try addPreTokenizer(item, first: first && k == 0) }
             case "ByteLevel":
                 byteLevel = true
-                steps.append(.byteLevel(
-                    addPrefixSpace: value["add_prefix_space"]?.boolValue ?? true,
-                    useRegex: value["use_regex"]?.boolValue ?? true))
+                steps.append(
+                    .byteLevel(
+                        addPrefixSpace: value["add_prefix_space"]?.boolValue ?? true,
+                        useRegex: value["use_regex"]?.boolValue ?? true))
             case "Digits":
                 steps.append(.digits(individual: value["individual_digits"]?.boolValue ?? false))
             case "Split":
                 guard let regex = value["pattern"]?["Regex"]?.stringValue, let pattern = SplitPattern.known(regex),
-                      value["behavior"]?.stringValue == "Isolated", value["invert"]?.boolValue != true
+                    value["behavior"]?.stringValue == "Isolated", value["invert"]?.boolValue != true
                 else { throw unsupported("pre_tokenizer", value) }
                 steps.append(.split(pattern))
             case "Metaspace":
@@ -64,9 +65,10 @@ extension Tokenizer {
                 case nil: scheme = (value["add_prefix_space"]?.boolValue ?? true) ? .always : .never
                 default: throw unsupported("pre_tokenizer", value)
                 }
-                steps.append(.metaspace(
-                    replacement: replacement.unicodeScalars.first!.value, prependScheme: scheme,
-                    split: value["split"]?.boolValue ?? true))
+                steps.append(
+                    .metaspace(
+                        replacement: replacement.unicodeScalars.first!.value, prependScheme: scheme,
+                        split: value["split"]?.boolValue ?? true))
             default:
                 throw unsupported("pre_tokenizer", value)
             }
@@ -83,7 +85,8 @@ extension Tokenizer {
                 guard let prefix = value["prepend"]?.stringValue else { throw unsupported("normalizer", value) }
                 normalizers.append(.prepend(prefix.unicodeScalars.map(\.value)))
             case "Replace":
-                guard let pattern = value["pattern"]?["String"]?.stringValue, let content = value["content"]?.stringValue
+                guard let pattern = value["pattern"]?["String"]?.stringValue,
+                    let content = value["content"]?.stringValue
                 else { throw unsupported("normalizer", value) }
                 normalizers.append(.replace(pattern.unicodeScalars.map(\.value), content.unicodeScalars.map(\.value)))
             case "NFC": normalizers.append(.nfc)
@@ -92,8 +95,9 @@ extension Tokenizer {
             case "NFKD": normalizers.append(.nfkd)
             case "Lowercase": normalizers.append(.lowercase)
             case "Strip":
-                normalizers.append(.strip(
-                    left: value["strip_left"]?.boolValue ?? true, right: value["strip_right"]?.boolValue ?? true))
+                normalizers.append(
+                    .strip(
+                        left: value["strip_left"]?.boolValue ?? true, right: value["strip_right"]?.boolValue ?? true))
             case "ByteLevel":
                 byteLevel = true
             default:
@@ -126,8 +130,10 @@ extension Tokenizer {
             if let dropout = modelJSON["dropout"], dropout != .null, dropout != .double(0), dropout != .int(0) {
                 throw unsupported("model.dropout", dropout)
             }
-            model = .mergeBPE(try Self.mergeModel(hf, json: modelJSON, byteLevel: byteLevel, path: path,
-                                                  setPiece: setPiece))
+            model = .mergeBPE(
+                try Self.mergeModel(
+                    hf, json: modelJSON, byteLevel: byteLevel, path: path,
+                    setPiece: setPiece))
         }
 
         // Added tokens.
@@ -137,7 +143,8 @@ extension Tokenizer {
         var contentIDs: [String: Int] = [:]
         for (index, item) in (json["added_tokens"]?.arrayValue ?? []).enumerated() {
             guard case .int(let id)? = item["id"], id >= 0, let content = item["content"]?.stringValue else {
-                throw .unexpectedJSON(path: path, field: "added_tokens[\(index)]", expected: "an object with id and content")
+                throw .unexpectedJSON(
+                    path: path, field: "added_tokens[\(index)]", expected: "an object with id and content")
             }
             setPiece(id, content)
             let isSpecial = item["special"]?.boolValue ?? false
@@ -180,7 +187,7 @@ extension Tokenizer {
                 }
             case "RobertaProcessing", "BertProcessing":
                 guard let cls = value["cls"]?.arrayValue?.last?.pythonInt,
-                      let sep = value["sep"]?.arrayValue?.last?.pythonInt
+                    let sep = value["sep"]?.arrayValue?.last?.pythonInt
                 else { throw unsupported("post_processor", value) }
                 prefix.append(cls)
                 suffix.append(sep)
@@ -268,7 +275,9 @@ extension Tokenizer {
                 guard parts.count == 2 else { throw .malformedMerge(path: path, index: rank, merge: text) }
                 left = String(String.UnicodeScalarView(parts[0]))
                 right = String(String.UnicodeScalarView(parts[1]))
-            } else if let pair = item.arrayValue, pair.count == 2, let a = pair[0].stringValue, let b = pair[1].stringValue {
+            } else if let pair = item.arrayValue, pair.count == 2, let a = pair[0].stringValue,
+                let b = pair[1].stringValue
+            {
                 left = a
                 right = b
             } else {

@@ -105,7 +105,8 @@ struct MergeBPEModel: Sendable {
         while let top = heap.pop() {
             let l = Int(top.left), r = Int(top.right)
             guard symbols[l] == top.leftID, symbols[r] == top.rightID, next[l] == top.right,
-                  let merge = merges.find(top.leftID, top.rightID) else { continue }
+                let merge = merges.find(top.leftID, top.rightID)
+            else { continue }
             symbols[l] = merge.result
             symbols[r] = -1
             next[l] = next[r]

@@ -1,4 +1,5 @@
 import JSON
+
 extension Tokenizer {
     /// A tokenizer from a SentencePiece `tokenizer.model` alone, encoding as `SentencePieceProcessor.encode`
     /// does: the normalizer's dummy prefix and whitespace handling, user-defined pieces matched as a whole,
@@ -42,18 +43,21 @@ extension Tokenizer {
         let model: Model
         switch proto.modelType {
         case 1:
-            let minScore = proto.pieces.enumerated().filter { $0.element.type == .normal }.map(\.element.score).min() ?? 0
+            let minScore =
+                proto.pieces.enumerated().filter { $0.element.type == .normal }.map(\.element.score).min() ?? 0
             guard let unknown else {
                 throw .corruptSentencePieceModel(path: path, offset: 0, reason: "no unknown piece")
             }
-            model = .unigram(UnigramModel(
-                vocab: vocab, scores: scores, maxPieceBytes: maxBytes, unknownID: unknown,
-                unknownScore: minScore - 10, byteFallback: proto.byteFallback, fallbackIDs: fallback,
-                fuseUnknown: true))
+            model = .unigram(
+                UnigramModel(
+                    vocab: vocab, scores: scores, maxPieceBytes: maxBytes, unknownID: unknown,
+                    unknownScore: minScore - 10, byteFallback: proto.byteFallback, fallbackIDs: fallback,
+                    fuseUnknown: true))
         case 2:
-            model = .scoreBPE(ScoreBPEModel(
-                vocab: vocab, scores: scores, fallbackIDs: fallback, byteFallback: proto.byteFallback,
-                unknownID: unknown))
+            model = .scoreBPE(
+                ScoreBPEModel(
+                    vocab: vocab, scores: scores, fallbackIDs: fallback, byteFallback: proto.byteFallback,
+                    unknownID: unknown))
         default:
             let name = proto.modelType == 3 ? "WORD" : proto.modelType == 4 ? "CHAR" : "type \(proto.modelType)"
             throw .unsupportedModelType(path: path, found: "SentencePiece \(name)", expected: "BPE or UNIGRAM")
@@ -69,14 +73,17 @@ extension Tokenizer {
         let normalizerName = proto.normalizerName ?? ""
         let replaceSpaces: JSONValue = .object([
             ("type", .string("Replace")), ("pattern", .object([("String", .string("\u{2581}"))])),
-            ("content", .string(" ")),
+            ("content", .string(" "))
         ])
-        var decoders: [JSONValue] = [replaceSpaces, .object([("type", .string("ByteFallback"))]),
-                                     .object([("type", .string("Fuse"))])]
+        var decoders: [JSONValue] = [
+            replaceSpaces, .object([("type", .string("ByteFallback"))]),
+            .object([("type", .string("Fuse"))])
+        ]
         if proto.addDummyPrefix {
-            decoders.append(.object([
-                ("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0)),
-            ]))
+            decoders.append(
+                .object([
+                    ("type", .string("Strip")), ("content", .string(" ")), ("start", .int(1)), ("stop", .int(0))
+                ]))
         }
         self.init(
             model: model,

@@ -45,10 +45,10 @@ private func contraction(_ s: UnsafeBufferPointer<UInt32>, _ i: Int, _ to: Int, 
     guard i + 1 < to else { return 0 }
     func lower(_ c: UInt32) -> UInt32 { caseInsensitive && c >= 0x41 && c <= 0x5A ? c + 0x20 : c }
     let a = lower(s[i + 1])
-    if a == 0x73 || a == 0x74 || a == 0x6D || a == 0x64 { return 2 } // s t m d
+    if a == 0x73 || a == 0x74 || a == 0x6D || a == 0x64 { return 2 }  // s t m d
     guard i + 2 < to else { return 0 }
     let b = lower(s[i + 2])
-    if (a == 0x72 && b == 0x65) || (a == 0x76 && b == 0x65) || (a == 0x6C && b == 0x6C) { return 3 } // re ve ll
+    if (a == 0x72 && b == 0x65) || (a == 0x76 && b == 0x65) || (a == 0x6C && b == 0x6C) { return 3 }  // re ve ll
     return 0
 }
 

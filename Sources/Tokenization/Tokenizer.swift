@@ -123,8 +123,9 @@ public struct Tokenizer: Sendable {
                         if let id = inner.id {
                             state.output.append(Int32(id))
                         } else {
-                            encodeSegment(Array(buffer[inner.range]), atStart: atStart && inner.range.lowerBound == 0,
-                                          &state)
+                            encodeSegment(
+                                Array(buffer[inner.range]), atStart: atStart && inner.range.lowerBound == 0,
+                                &state)
                         }
                     }
                 }
@@ -174,8 +175,9 @@ public struct Tokenizer: Sendable {
         bytes.withUnsafeBufferPointer { word in
             switch model {
             case .mergeBPE(let bpe):
-                bpe.encode(word, into: &state.output, symbols: &state.symbols, ranks: &state.ranks,
-                           results: &state.results)
+                bpe.encode(
+                    word, into: &state.output, symbols: &state.symbols, ranks: &state.ranks,
+                    results: &state.results)
             case .scoreBPE(let spm): spm.encode(word, into: &state.output)
             case .unigram(let unigram): unigram.encode(word, into: &state.output)
             }
@@ -285,8 +287,9 @@ public struct Tokenizer: Sendable {
         }
         let before = state.output.count
         state.bytes.withUnsafeBufferPointer { word in
-            bpe.encode(word, into: &state.output, symbols: &state.symbols, ranks: &state.ranks,
-                       results: &state.results)
+            bpe.encode(
+                word, into: &state.output, symbols: &state.symbols, ranks: &state.ranks,
+                results: &state.results)
         }
         if state.cache.count < 1 << 18 {
             let entry = Int32(state.cacheStart.count)
@@ -315,13 +318,14 @@ public struct Tokenizer: Sendable {
                 text = Array(text[lo..<hi])
             case .nfc, .nfd, .nfkc, .nfkd, .lowercase:
                 let string = Self.string(text)
-                let result: String = switch step {
-                case .nfc: string.precomposedStringWithCanonicalMapping
-                case .nfd: string.decomposedStringWithCanonicalMapping
-                case .nfkc: string.precomposedStringWithCompatibilityMapping
-                case .nfkd: string.decomposedStringWithCompatibilityMapping
-                default: string.lowercased()
-                }
+                let result: String =
+                    switch step {
+                    case .nfc: string.precomposedStringWithCanonicalMapping
+                    case .nfd: string.decomposedStringWithCanonicalMapping
+                    case .nfkc: string.precomposedStringWithCompatibilityMapping
+                    case .nfkd: string.decomposedStringWithCompatibilityMapping
+                    default: string.lowercased()
+                    }
                 text = result.unicodeScalars.map(\.value)
             }
         }
@@ -334,7 +338,9 @@ public struct Tokenizer: Sendable {
         out.reserveCapacity(text.count)
         var i = 0
         while i < text.count {
-            if text[i] == pattern[0], i + pattern.count <= text.count, text[i..<(i + pattern.count)].elementsEqual(pattern) {
+            if text[i] == pattern[0], i + pattern.count <= text.count,
+                text[i..<(i + pattern.count)].elementsEqual(pattern)
+            {
                 out.append(contentsOf: content)
                 i += pattern.count
             } else {

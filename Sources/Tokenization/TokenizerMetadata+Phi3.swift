@@ -12,7 +12,8 @@ extension TokenizerMetadata {
         }
         let size = files.configInt("vocab_size") ?? model.pieces.count
         guard model.pieces.count <= size else {
-            throw .vocabularyExceedsVocabSize(path: files.path("tokenizer.model"), tokenID: model.pieces.count - 1, vocabSize: size)
+            throw .vocabularyExceedsVocabSize(
+                path: files.path("tokenizer.model"), tokenID: model.pieces.count - 1, vocabSize: size)
         }
         var tokens = (0..<size).map { "[PAD\($0)]" }
         var scores = [Float](repeating: -10000, count: size)
@@ -20,13 +21,14 @@ extension TokenizerMetadata {
         for (id, piece) in model.pieces.enumerated() {
             tokens[id] = piece.piece
             scores[id] = piece.score
-            types[id] = switch piece.type {
-            case .unknown?: .unknown
-            case .control?: .control
-            case .unused?: .unused
-            case .byte?: .byte
-            default: .normal
-            }
+            types[id] =
+                switch piece.type {
+                case .unknown?: .unknown
+                case .control?: .control
+                case .unused?: .unused
+                case .byte?: .byte
+                default: .normal
+                }
         }
         func override(_ id: Int, _ text: String, special: Bool) {
             guard id >= 0, id < size else { return }
@@ -51,7 +53,7 @@ extension TokenizerMetadata {
             TokenizerMetadataEntry(key: TokenizerKey.pre, value: .string("default")),
             TokenizerMetadataEntry(key: TokenizerKey.tokens, value: .stringArray(tokens)),
             TokenizerMetadataEntry(key: TokenizerKey.scores, value: .float32Array(scores)),
-            TokenizerMetadataEntry(key: TokenizerKey.tokenType, value: .int32Array(types.map(\.rawValue))),
+            TokenizerMetadataEntry(key: TokenizerKey.tokenType, value: .int32Array(types.map(\.rawValue)))
         ] + special.metadataEntries
     }
 }

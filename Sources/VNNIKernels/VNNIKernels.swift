@@ -1,5 +1,5 @@
-import Swift
 import Foundation
+import Swift
 
 /// Integer dot-product tiles for CPUs with AVX-512 VNNI (`vpdpbusd`: 64 byte products summed in fours into
 /// 16 int32 lanes, one instruction). Swift has no vector-intrinsic API and LLVM does not form `vpdpbusd` from
@@ -18,7 +18,7 @@ public enum VNNIKernels {
         let environment = ProcessInfo.processInfo.environment
         if environment["KILN_NO_AVX512"] != nil || environment["KILN_NO_VNNI"] != nil { return false }
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return false }
         let flags = Set(line.split(separator: " ").map(String.init))
         return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx512_vnni"].allSatisfy(flags.contains)
@@ -39,8 +39,9 @@ public enum VNNIKernels {
     /// Exact conversion of int32 lanes to floats (`vcvtdq2ps`).
     @inline(__always)
     static func float(_ v: SIMD16<Int32>) -> SIMD16<Float> {
-        unsafeBitCast(Builtin.sitofp_Vec16xInt32_Vec16xFPIEEE32(unsafeBitCast(v, to: Builtin.Vec16xInt32.self)),
-                      to: SIMD16<Float>.self)
+        unsafeBitCast(
+            Builtin.sitofp_Vec16xInt32_Vec16xFPIEEE32(unsafeBitCast(v, to: Builtin.Vec16xInt32.self)),
+            to: SIMD16<Float>.self)
     }
 
     /// Stores the first `rows` lanes of `v` at `o` (all 16 in one store when the panel is full).
@@ -57,21 +58,27 @@ public enum VNNIKernels {
     /// compiled with `-parse-stdlib`, so the float steps here use builtins too.)
     @inline(__always)
     static func fma(_ a: SIMD16<Float>, _ b: SIMD16<Float>, _ c: SIMD16<Float>) -> SIMD16<Float> {
-        unsafeBitCast(Builtin.int_fma_Vec16xFPIEEE32(unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
-                                                     unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self),
-                                                     unsafeBitCast(c, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
+        unsafeBitCast(
+            Builtin.int_fma_Vec16xFPIEEE32(
+                unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
+                unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self),
+                unsafeBitCast(c, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
     }
 
     @inline(__always)
     static func add(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        unsafeBitCast(Builtin.fadd_Vec16xFPIEEE32(unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
-                                                  unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
+        unsafeBitCast(
+            Builtin.fadd_Vec16xFPIEEE32(
+                unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
+                unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
     }
 
     @inline(__always)
     static func multiply(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        unsafeBitCast(Builtin.fmul_Vec16xFPIEEE32(unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
-                                                  unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
+        unsafeBitCast(
+            Builtin.fmul_Vec16xFPIEEE32(
+                unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
+                unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
     }
 
     @inline(__always)
@@ -103,16 +110,19 @@ public enum VNNIKernels {
     /// four code products exactly (`vpdpbusd`), and each is FMA'd with `dw·dx` into lane j's chain over the
     /// blocks; the lanes are then folded ((0+4)+(2+6))+((1+5)+(3+7)). Stores `out[t·ldo + r]` (panel A) and
     /// `out[t·ldo + 16 + r]` (panel B) for r < `rowsA` / `rowsB`.
-    public static func q0Product(panelA: UnsafeRawPointer, scalesA: UnsafePointer<Float>, rowsA: Int,
-                                 panelB: UnsafeRawPointer, scalesB: UnsafePointer<Float>, rowsB: Int, blocks: Int,
-                                 x: UnsafePointer<Int32>, ldx: Int, xs: UnsafePointer<Float>, ldxs: Int, tokens: Int,
-                                 out: UnsafeMutablePointer<Float>, ldo: Int) {
+    public static func q0Product(
+        panelA: UnsafeRawPointer, scalesA: UnsafePointer<Float>, rowsA: Int,
+        panelB: UnsafeRawPointer, scalesB: UnsafePointer<Float>, rowsB: Int, blocks: Int,
+        x: UnsafePointer<Int32>, ldx: Int, xs: UnsafePointer<Float>, ldxs: Int, tokens: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: blocks * 8 + 64) { buffer in
             var t = 0
             while t < tokens {
-                q0Tile(panelA: panelA, scalesA: scalesA, rowsA: rowsA, panelB: panelB, scalesB: scalesB, rowsB: rowsB,
-                       blocks: blocks, x: x + t * ldx, ldx: ldx, xs: xs + t * ldxs, ldxs: ldxs, tokens: min(4, tokens - t),
-                       out: out + t * ldo, ldo: ldo, scratch: buffer.baseAddress!)
+                q0Tile(
+                    panelA: panelA, scalesA: scalesA, rowsA: rowsA, panelB: panelB, scalesB: scalesB, rowsB: rowsB,
+                    blocks: blocks, x: x + t * ldx, ldx: ldx, xs: xs + t * ldxs, ldxs: ldxs, tokens: min(4, tokens - t),
+                    out: out + t * ldo, ldo: ldo, scratch: buffer.baseAddress!)
                 t += 4
             }
         }
@@ -121,10 +131,12 @@ public enum VNNIKernels {
     /// ``q0Product(panelA:scalesA:rowsA:panelB:scalesB:rowsB:blocks:x:ldx:xs:ldxs:tokens:out:ldo:)`` for
     /// `tokens` ≤ 4 (spare tokens repeat the last and are not stored); `scratch` holds `blocks · 8 + 64` vectors.
     @inline(__always)
-    static func q0Tile(panelA: UnsafeRawPointer, scalesA: UnsafePointer<Float>, rowsA: Int,
-                       panelB: UnsafeRawPointer, scalesB: UnsafePointer<Float>, rowsB: Int, blocks: Int,
-                       x: UnsafePointer<Int32>, ldx: Int, xs: UnsafePointer<Float>, ldxs: Int, tokens: Int,
-                       out: UnsafeMutablePointer<Float>, ldo: Int, scratch: UnsafeMutablePointer<SIMD16<Float>>) {
+    static func q0Tile(
+        panelA: UnsafeRawPointer, scalesA: UnsafePointer<Float>, rowsA: Int,
+        panelB: UnsafeRawPointer, scalesB: UnsafePointer<Float>, rowsB: Int, blocks: Int,
+        x: UnsafePointer<Int32>, ldx: Int, xs: UnsafePointer<Float>, ldxs: Int, tokens: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int, scratch: UnsafeMutablePointer<SIMD16<Float>>
+    ) {
         // scale[b·8 + t·2 + p]: the block's row scales times token t's; lanes[j·8 + t·2 + p]: lane j's chain.
         let scale = scratch, lanes = scale + blocks * 8
         let last = tokens - 1
@@ -160,7 +172,9 @@ public enum VNNIKernels {
             for p in 0..<2 {
                 let i = t &* 2 &+ p
                 @inline(__always) func lane(_ j: Int) -> SIMD16<Float> { lanes[j &* 8 &+ i] }
-                let sum = add(add(add(lane(0), lane(4)), add(lane(2), lane(6))), add(add(lane(1), lane(5)), add(lane(3), lane(7))))
+                let sum = add(
+                    add(add(lane(0), lane(4)), add(lane(2), lane(6))), add(add(lane(1), lane(5)), add(lane(3), lane(7)))
+                )
                 store(sum, out + t * ldo + p * 16, rows: p == 0 ? rowsA : rowsB)
             }
         }
@@ -184,27 +198,34 @@ extension VNNIKernels {
     /// before `leftoverFrom` in its GEMM order (per pair of sub-blocks, `acc = fma(isum, d·dy, acc)`), the
     /// rest in its GEMV order (`isum` over the whole super-block, rounded once to float); `out = acc − accMin`.
     /// Integer sums come from `vpdpbusd` and are exact. Stores `out[t·ldo + r]` for r < `rows` (≤ 16).
-    public static func q4KProduct(panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
-                                  tokens: Int, leftoverFrom: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    public static func q4KProduct(
+        panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
+        tokens: Int, leftoverFrom: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let stride = q4KTokenBytes(columns: columns)
         var t = 0
         while t < leftoverFrom {
             let count = min(4, leftoverFrom - t)
-            q4KTile(panel: panel, rows: rows, columns: columns, activations: activations + t * stride, stride: stride,
-                    tokens: count, out: out + t * ldo, ldo: ldo)
+            q4KTile(
+                panel: panel, rows: rows, columns: columns, activations: activations + t * stride, stride: stride,
+                tokens: count, out: out + t * ldo, ldo: ldo)
             t += 4
         }
         t = leftoverFrom
         while t < tokens {
-            store(q4KRow(panel: panel, columns: columns, activations: activations + t * stride), out + t * ldo, rows: rows)
+            store(
+                q4KRow(panel: panel, columns: columns, activations: activations + t * stride), out + t * ldo, rows: rows
+            )
             t += 1
         }
     }
 
     @inline(__always)
     static func subtract(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> {
-        unsafeBitCast(Builtin.fsub_Vec16xFPIEEE32(unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
-                                                  unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
+        unsafeBitCast(
+            Builtin.fsub_Vec16xFPIEEE32(
+                unsafeBitCast(a, to: Builtin.Vec16xFPIEEE32.self),
+                unsafeBitCast(b, to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Float>.self)
     }
 
     @inline(__always)
@@ -218,16 +239,19 @@ extension VNNIKernels {
         var sum = SIMD16<Int32>()
         for g in 0..<8 {
             let i = s &* 8 &+ g
-            sum = dot(sum, codes.loadUnaligned(fromByteOffset: i &* 64, as: SIMD16<Int32>.self),
-                      SIMD16(repeating: q.loadUnaligned(fromByteOffset: i &* 4, as: Int32.self)))
+            sum = dot(
+                sum, codes.loadUnaligned(fromByteOffset: i &* 64, as: SIMD16<Int32>.self),
+                SIMD16(repeating: q.loadUnaligned(fromByteOffset: i &* 4, as: Int32.self)))
         }
         return sum
     }
 
     /// GEMM order, `tokens` ≤ 4 (spare tokens repeat the last and are not stored).
     @inline(__always)
-    static func q4KTile(panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer, stride: Int,
-                        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    static func q4KTile(
+        panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer, stride: Int,
+        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let nb = columns / 256, last = tokens - 1
         let x0 = activations, x1 = activations + min(1, last) * stride
         let x2 = activations + min(2, last) * stride, x3 = activations + min(3, last) * stride
@@ -241,7 +265,8 @@ extension VNNIKernels {
             }
             let d = load(block, 5120), dmin = load(block, 5184)
             let d0 = multiply(d, dy(x0)), d1 = multiply(d, dy(x1)), d2 = multiply(d, dy(x2)), d3 = multiply(d, dy(x3))
-            let m0 = multiply(dmin, dy(x0)), m1 = multiply(dmin, dy(x1)), m2 = multiply(dmin, dy(x2)), m3 = multiply(dmin, dy(x3))
+            let m0 = multiply(dmin, dy(x0)), m1 = multiply(dmin, dy(x1)), m2 = multiply(dmin, dy(x2)),
+                m3 = multiply(dmin, dy(x3))
             let q0 = x0 + b &* 256, q1 = x1 + b &* 256, q2 = x2 + b &* 256, q3 = x3 + b &* 256
             for p in 0..<4 {
                 let lo = 2 &* p, hi = lo &+ 1
@@ -265,7 +290,8 @@ extension VNNIKernels {
         @inline(__always) func put(_ t: Int, _ v: SIMD16<Float>) {
             if t < tokens { store(v, out + t * ldo, rows: rows) }
         }
-        put(0, subtract(acc0, min0)); put(1, subtract(acc1, min1)); put(2, subtract(acc2, min2)); put(3, subtract(acc3, min3))
+        put(0, subtract(acc0, min0)); put(1, subtract(acc1, min1)); put(2, subtract(acc2, min2));
+        put(3, subtract(acc3, min3))
     }
 
     /// GEMV order for one token: the super-block's integer sum Σ sc·S over all 8 sub-blocks in int32, then
@@ -279,12 +305,16 @@ extension VNNIKernels {
             let dy = SIMD16<Float>(repeating: x.loadUnaligned(fromByteOffset: columns &+ b &* 4, as: Float.self))
             var isum = SIMD16<Int32>(), imin = SIMD16<Float>()
             for s in 0..<8 {
-                let sc = unsafeBitCast(Builtin.fptosi_Vec16xFPIEEE32_Vec16xInt32(
-                    unsafeBitCast(load(block, 4096 &+ s &* 64), to: Builtin.Vec16xFPIEEE32.self)), to: SIMD16<Int32>.self)
-                let product = Builtin.mul_Vec16xInt32(unsafeBitCast(q4KSubBlock(block, s, x + b &* 256), to: Builtin.Vec16xInt32.self),
-                                                      unsafeBitCast(sc, to: Builtin.Vec16xInt32.self))
-                isum = unsafeBitCast(Builtin.add_Vec16xInt32(unsafeBitCast(isum, to: Builtin.Vec16xInt32.self), product),
-                                     to: SIMD16<Int32>.self)
+                let sc = unsafeBitCast(
+                    Builtin.fptosi_Vec16xFPIEEE32_Vec16xInt32(
+                        unsafeBitCast(load(block, 4096 &+ s &* 64), to: Builtin.Vec16xFPIEEE32.self)),
+                    to: SIMD16<Int32>.self)
+                let product = Builtin.mul_Vec16xInt32(
+                    unsafeBitCast(q4KSubBlock(block, s, x + b &* 256), to: Builtin.Vec16xInt32.self),
+                    unsafeBitCast(sc, to: Builtin.Vec16xInt32.self))
+                isum = unsafeBitCast(
+                    Builtin.add_Vec16xInt32(unsafeBitCast(isum, to: Builtin.Vec16xInt32.self), product),
+                    to: SIMD16<Int32>.self)
                 let bsum = x.loadUnaligned(fromByteOffset: columns &+ nb &* 4 &+ (b &* 8 &+ s) &* 4, as: Float.self)
                 imin = fma(load(block, 4608 &+ s &* 64), SIMD16(repeating: bsum), imin)
             }
@@ -318,15 +348,19 @@ extension VNNIKernels {
 
     @inline(__always)
     static func add(_ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
-        unsafeBitCast(Builtin.add_Vec16xInt32(unsafeBitCast(a, to: Builtin.Vec16xInt32.self),
-                                              unsafeBitCast(b, to: Builtin.Vec16xInt32.self)), to: SIMD16<Int32>.self)
+        unsafeBitCast(
+            Builtin.add_Vec16xInt32(
+                unsafeBitCast(a, to: Builtin.Vec16xInt32.self),
+                unsafeBitCast(b, to: Builtin.Vec16xInt32.self)), to: SIMD16<Int32>.self)
     }
 
     /// ggml's tiled K-quant product for one repacked panel × `tokens` tokens: per output, per super-block,
     /// the exact integer S = Σ sc·(q − B)·a (int32, from `vpdpwssd`), then `acc = fma(Float(S)·d, dy, acc)`.
     /// Stores `out[t·ldo + r]` for r < `rows` (≤ 16).
-    public static func kTiledProduct(panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
-                                     tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    public static func kTiledProduct(
+        panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
+        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let nb = columns / 256, stride = nb * kTiledActivationBytes
         var t = 0
         while t < tokens {

@@ -115,10 +115,12 @@ public final class ChatSession {
         }
         let t2 = DispatchTime.now().uptimeNanoseconds
         let text = tokenizer.decode(generated.map(Int.init), skipSpecialTokens: true)
-        let result = GenerationResult(tokens: generated, promptTokens: ids.count - keep, promptSeconds: Double(t1 - t0) / 1e9,
-                                      generationSeconds: Double(t2 - t1) / 1e9)
-        return Reply(text: text.trimmingCharacters(in: .whitespacesAndNewlines), promptTokens: ids.count,
-                     evaluatedPromptTokens: ids.count - keep, result: result)
+        let result = GenerationResult(
+            tokens: generated, promptTokens: ids.count - keep, promptSeconds: Double(t1 - t0) / 1e9,
+            generationSeconds: Double(t2 - t1) / 1e9)
+        return Reply(
+            text: text.trimmingCharacters(in: .whitespacesAndNewlines), promptTokens: ids.count,
+            evaluatedPromptTokens: ids.count - keep, result: result)
     }
 }
 

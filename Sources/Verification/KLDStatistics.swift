@@ -94,7 +94,9 @@ public struct KLDStatistics: Sendable, Equatable {
         perplexity = exp(lq.0)
         perplexityUncertainty = perplexity * lq.1
         basePerplexity = exp(lb.0)
-        let cov = n < 10 ? 0 : (a.sumNLLNLLBase / Double(n) - (a.sumNLL / Double(n)) * (a.sumNLLBase / Double(n))) / Double(n - 1)
+        let cov =
+            n < 10
+            ? 0 : (a.sumNLLNLLBase / Double(n) - (a.sumNLL / Double(n)) * (a.sumNLLBase / Double(n))) / Double(n - 1)
         correlation = cov / (lq.1 * lb.1)
         logPerplexityRatio = lq.0 - lb.0
         logPerplexityRatioUncertainty = (lq.1 * lq.1 + lb.1 * lb.1 - 2 * cov).squareRoot()
@@ -128,24 +130,24 @@ public struct KLDStatistics: Sendable, Equatable {
     public var report: String {
         func f(_ v: Double, _ w: Int = 10, _ p: Int = 6) -> String { String(format: "%\(w).\(p)f", v) }
         return """
-        ====== Perplexity statistics ======
-        Mean PPL(Q)                   : \(f(perplexity)) ± \(f(perplexityUncertainty))
-        Mean PPL(base)                : \(f(basePerplexity))
-        Cor(ln(PPL(Q)), ln(PPL(base))): \(f(100 * correlation, 6, 2))%
-        Mean ln(PPL(Q)/PPL(base))     : \(f(logPerplexityRatio)) ± \(f(logPerplexityRatioUncertainty))
+            ====== Perplexity statistics ======
+            Mean PPL(Q)                   : \(f(perplexity)) ± \(f(perplexityUncertainty))
+            Mean PPL(base)                : \(f(basePerplexity))
+            Cor(ln(PPL(Q)), ln(PPL(base))): \(f(100 * correlation, 6, 2))%
+            Mean ln(PPL(Q)/PPL(base))     : \(f(logPerplexityRatio)) ± \(f(logPerplexityRatioUncertainty))
 
-        ====== KL divergence statistics ======
-        Mean    KLD: \(f(meanKLD)) ± \(f(meanKLDUncertainty))
-        Maximum KLD: \(f(Double(maximumKLD)))
-        99.9%   KLD: \(f(Double(kld999)))
-        99.0%   KLD: \(f(Double(kld99)))
-        Median  KLD: \(f(Double(medianKLD)))
-        Minimum KLD: \(f(Double(minimumKLD)))
+            ====== KL divergence statistics ======
+            Mean    KLD: \(f(meanKLD)) ± \(f(meanKLDUncertainty))
+            Maximum KLD: \(f(Double(maximumKLD)))
+            99.9%   KLD: \(f(Double(kld999)))
+            99.0%   KLD: \(f(Double(kld99)))
+            Median  KLD: \(f(Double(medianKLD)))
+            Minimum KLD: \(f(Double(minimumKLD)))
 
-        ====== Token probability statistics ======
-        Mean    Δp: \(f(100 * meanPDiff, 6, 3)) %
-        RMS Δp    : \(f(100 * rmsPDiff, 6, 3)) ± \(f(100 * rmsPDiffUncertainty, 5, 3)) %
-        Same top p: \(f(100 * sameTop, 6, 3)) ± \(f(100 * sameTopUncertainty, 5, 3)) %
-        """
+            ====== Token probability statistics ======
+            Mean    Δp: \(f(100 * meanPDiff, 6, 3)) %
+            RMS Δp    : \(f(100 * rmsPDiff, 6, 3)) ± \(f(100 * rmsPDiffUncertainty, 5, 3)) %
+            Same top p: \(f(100 * sameTop, 6, 3)) ± \(f(100 * sameTopUncertainty, 5, 3)) %
+            """
     }
 }

@@ -13,8 +13,10 @@ public enum LogProbabilityRecord {
     /// Encodes `logits` into `record`, returning the negative log-likelihood of `token` (as a double,
     /// computed like llama.cpp's base pass).
     @discardableResult
-    public static func encode(logits: UnsafePointer<Float>, vocabularySize n: Int, token: Int,
-                              into record: UnsafeMutablePointer<UInt16>) -> Double {
+    public static func encode(
+        logits: UnsafePointer<Float>, vocabularySize n: Int, token: Int,
+        into record: UnsafeMutablePointer<UInt16>
+    ) -> Double {
         var maxLogit = logits[0], minLogit = logits[0]
         for i in 1..<n {
             maxLogit = max(maxLogit, logits[i])
@@ -33,7 +35,8 @@ public enum LogProbabilityRecord {
         if scale != 0 {
             let invScale = 1 / scale
             for i in 0..<n {
-                q[i] = logits[i] > minLogit ? UInt16(truncatingIfNeeded: nearestInt(invScale * (logits[i] - minLogit))) : 0
+                q[i] =
+                    logits[i] > minLogit ? UInt16(truncatingIfNeeded: nearestInt(invScale * (logits[i] - minLogit))) : 0
             }
         } else {
             q.update(repeating: 0, count: n)
@@ -46,8 +49,10 @@ public enum LogProbabilityRecord {
     @inlinable
     public static func header(_ record: UnsafePointer<UInt16>) -> (scale: Float, minLogProb: Float) {
         let raw = UnsafeRawPointer(record)
-        return (Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self))),
-                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self))))
+        return (
+            Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self))),
+            Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+        )
     }
 
     /// ggml's `nearest_int`: round half to even via the 1.5·2²³ trick.

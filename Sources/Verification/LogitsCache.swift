@@ -26,8 +26,10 @@ public enum LogitsCache {
         var st = stat()
         guard stat(url.path, &st) == 0 else { return nil }
         var out: [UInt8] = []
-        for v in [UInt64(st.st_dev), UInt64(st.st_ino), UInt64(st.st_size), UInt64(bitPattern: Int64(st.st_mtim.tv_sec)),
-                  UInt64(bitPattern: Int64(st.st_mtim.tv_nsec))] {
+        for v in [
+            UInt64(st.st_dev), UInt64(st.st_ino), UInt64(st.st_size), UInt64(bitPattern: Int64(st.st_mtim.tv_sec)),
+            UInt64(bitPattern: Int64(st.st_mtim.tv_nsec))
+        ] {
             withUnsafeBytes(of: v.littleEndian) { out += $0 }
         }
         return out
@@ -80,7 +82,9 @@ public enum LogitsCache {
                 pendingCount = 0
             }
             while i + 8 <= b.count {
-                h = (h ^ UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self))) &* 0x0000_0100_0000_01b3
+                h =
+                    (h ^ UInt64(littleEndian: b.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                    &* 0x0000_0100_0000_01b3
                 i += 8
             }
             while i < b.count {
@@ -99,11 +103,16 @@ public enum LogitsCache {
 
     /// Writes `reference` to `url` atomically (a temporary file renamed into place), with the model file's
     /// `identity` when known.
-    public static func write(_ reference: ReferenceLogProbabilities, modelHash: [UInt8], identity: [UInt8]? = nil,
-                             to url: URL) throws(InferenceError) {
-        let writer = try Writer(url: url, modelHash: modelHash, identity: identity, contextLength: reference.contextLength,
-                                vocabularySize: reference.vocabularySize, chunkCount: reference.chunkCount, tokens: reference.tokens)
-        try reference.records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in try writer.append(r) }
+    public static func write(
+        _ reference: ReferenceLogProbabilities, modelHash: [UInt8], identity: [UInt8]? = nil,
+        to url: URL
+    ) throws(InferenceError) {
+        let writer = try Writer(
+            url: url, modelHash: modelHash, identity: identity, contextLength: reference.contextLength,
+            vocabularySize: reference.vocabularySize, chunkCount: reference.chunkCount, tokens: reference.tokens)
+        try reference.records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in
+            try writer.append(r)
+        }
         try writer.commit()
     }
 
@@ -115,17 +124,20 @@ public enum LogitsCache {
         private var sum = Checksum()
         private var payload = 0
 
-        init(url: URL, modelHash: [UInt8], identity: [UInt8]?, contextLength: Int, vocabularySize: Int, chunkCount: Int,
-             tokens: [Int32]) throws(InferenceError) {
+        init(
+            url: URL, modelHash: [UInt8], identity: [UInt8]?, contextLength: Int, vocabularySize: Int, chunkCount: Int,
+            tokens: [Int32]
+        ) throws(InferenceError) {
             self.url = url
             var header = magic
             withUnsafeBytes(of: version.littleEndian) { header += $0 }
             header += modelHash
             header += key(tokens: tokens, contextLength: contextLength)
             header += identity ?? [UInt8](repeating: 0, count: identitySize)
-            header += [UInt8](repeating: 0, count: 16)   // length and checksum, at commit
-            let head = ReferenceLogProbabilities.llamaHeader(contextLength: contextLength, vocabularySize: vocabularySize,
-                                                            chunkCount: chunkCount, tokens: tokens)
+            header += [UInt8](repeating: 0, count: 16)  // length and checksum, at commit
+            let head = ReferenceLogProbabilities.llamaHeader(
+                contextLength: contextLength, vocabularySize: vocabularySize,
+                chunkCount: chunkCount, tokens: tokens)
             do throws(FileAccessError) {
                 file = try AtomicOutputFile(destination: url, overwrite: true)
                 try file.write(header)
@@ -139,7 +151,9 @@ public enum LogitsCache {
             let bytes = UnsafeRawBufferPointer(records)
             sum.update(bytes)
             payload += bytes.count
-            do throws(FileAccessError) { try file.write(bytes) } catch { throw .io(path: url.path, reason: error.description) }
+            do throws(FileAccessError) { try file.write(bytes) } catch {
+                throw .io(path: url.path, reason: error.description)
+            }
         }
 
         func commit() throws(InferenceError) {
@@ -154,21 +168,27 @@ public enum LogitsCache {
     }
 
     /// Reads the cache at `url`: nil when absent or keyed differently; throws when corrupt.
-    public static func read(from url: URL, modelHash: [UInt8], tokens: [Int32], contextLength: Int) throws(InferenceError) -> ReferenceLogProbabilities? {
+    public static func read(
+        from url: URL, modelHash: [UInt8], tokens: [Int32], contextLength: Int
+    ) throws(InferenceError) -> ReferenceLogProbabilities? {
         try read(from: url, identity: nil, hash: { modelHash }, tokens: tokens, contextLength: contextLength)
     }
 
     /// Reads the cache at `url` for a model whose file has `identity`: when the cache recorded the same
     /// identity its stored hash is trusted, otherwise `hash()` is computed and compared.
-    public static func read(from url: URL, identity: [UInt8]?, hash: () throws(InferenceError) -> [UInt8], tokens: [Int32],
-                            contextLength: Int) throws(InferenceError) -> ReferenceLogProbabilities? {
+    public static func read(
+        from url: URL, identity: [UInt8]?, hash: () throws(InferenceError) -> [UInt8], tokens: [Int32],
+        contextLength: Int
+    ) throws(InferenceError) -> ReferenceLogProbabilities? {
         guard FileManager.default.fileExists(atPath: url.path) else { return nil }
         let file: MappedFile
         do { file = try MappedFile(url: url) } catch { throw .io(path: url.path, reason: error.description) }
         let b = file.bytes
         let wantKey = key(tokens: tokens, contextLength: contextLength)
         func bad(_ r: String) -> InferenceError { .corruptLogitsCache(path: url.path, reason: r) }
-        guard b.count >= headerSize, Array(b[0..<8]) == magic else { throw bad("not a Kiln logits cache (bad magic or truncated header)") }
+        guard b.count >= headerSize, Array(b[0..<8]) == magic else {
+            throw bad("not a Kiln logits cache (bad magic or truncated header)")
+        }
         let version = UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt32.self))
         // Version 1 held logits of an earlier forward pass: a miss, to be rewritten.
         if version == 1 { return nil }
@@ -181,7 +201,9 @@ public enum LogitsCache {
         let lengthAt = 76 + identitySize
         let len = Int(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt, as: UInt64.self)))
         let stored = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt + 8, as: UInt64.self))
-        guard b.count == headerSize + len else { throw bad("payload is \(b.count - headerSize) bytes, header says \(len)") }
+        guard b.count == headerSize + len else {
+            throw bad("payload is \(b.count - headerSize) bytes, header says \(len)")
+        }
         // Checked in slices whose pages are dropped behind, so the check does not keep the file resident.
         var sum = Checksum()
         let slice = 1 << 25

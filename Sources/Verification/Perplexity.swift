@@ -12,10 +12,16 @@ public enum Perplexity {
 
     /// The chunks llama-perplexity would evaluate (at most `maxChunks`, its `--chunks`), throwing when fewer
     /// than `2·n_ctx` tokens are given.
-    public static func chunkTokens(_ tokens: [Int32], contextLength: Int, maxChunks: Int? = nil) throws(InferenceError) -> (tokens: [Int32], chunks: Int) {
-        guard contextLength >= 8, contextLength % 2 == 0 else { throw .invalidArgument("context length \(contextLength) must be even and ≥ 8") }
+    public static func chunkTokens(
+        _ tokens: [Int32], contextLength: Int, maxChunks: Int? = nil
+    ) throws(InferenceError) -> (tokens: [Int32], chunks: Int) {
+        guard contextLength >= 8, contextLength % 2 == 0 else {
+            throw .invalidArgument("context length \(contextLength) must be even and ≥ 8")
+        }
         if let maxChunks, maxChunks < 1 { throw .invalidArgument("chunk count \(maxChunks) must be at least 1") }
-        guard tokens.count >= 2 * contextLength else { throw .textTooShort(tokens: tokens.count, required: 2 * contextLength) }
+        guard tokens.count >= 2 * contextLength else {
+            throw .textTooShort(tokens: tokens.count, required: 2 * contextLength)
+        }
         let chunks = min(tokens.count / contextLength, maxChunks ?? .max)
         return (Array(tokens[0..<(chunks * contextLength)]), chunks)
     }
@@ -25,7 +31,9 @@ public enum Perplexity {
     /// batch into micro-batches of at most 512 tokens taking the same number from each sequence (512 / the
     /// sequences in the batch; with one sequence per batch, plain runs of 512). Returns the chunk's position
     /// ranges in evaluation order and its place in each micro-batch.
-    static func microBatches(chunk i: Int, chunks: Int, contextLength n: Int) -> (pieces: [Range<Int>], placement: InferenceSession.MicroBatch) {
+    static func microBatches(
+        chunk i: Int, chunks: Int, contextLength n: Int
+    ) -> (pieces: [Range<Int>], placement: InferenceSession.MicroBatch) {
         let batch = 2048, ubatch = 512
         let parallel = max(1, batch / n)
         let sequences = min(parallel, chunks - i / parallel * parallel)
@@ -38,17 +46,23 @@ public enum Perplexity {
     /// bits: every piece has at least 64 tokens (tiled attention either way) and fills its micro-batch in
     /// groups of 4 (no rows take a repacked kernel's leftover route), so each token's arithmetic is the same
     /// in one call. Fewer, longer calls amortize decoding the weight panels.
-    static func calls(chunk i: Int, chunks: Int, contextLength n: Int) -> [(range: Range<Int>, placement: InferenceSession.MicroBatch)] {
+    static func calls(
+        chunk i: Int, chunks: Int, contextLength n: Int
+    ) -> [(range: Range<Int>, placement: InferenceSession.MicroBatch)] {
         let (pieces, placement) = microBatches(chunk: i, chunks: chunks, contextLength: n)
-        let mergeable = pieces.allSatisfy { $0.count >= InferenceSession.queryTile && ($0.count * placement.sequences) % 4 == 0 }
+        let mergeable = pieces.allSatisfy {
+            $0.count >= InferenceSession.queryTile && ($0.count * placement.sequences) % 4 == 0
+        }
         if mergeable, n % 4 == 0 { return [(0..<n, .alone)] }
         return pieces.map { ($0, placement) }
     }
 
     /// Evaluates chunk `i` of `chunks` in `tokens`, in llama-perplexity's micro-batches, and calls `body` with
     /// the logits of positions `first…n_ctx−1`.
-    static func evaluateChunk<R>(_ session: InferenceSession, tokens: [Int32], chunk i: Int, chunks: Int, contextLength n: Int,
-                                 _ body: (UnsafePointer<Float>) -> R) throws(InferenceError) -> R {
+    static func evaluateChunk<R>(
+        _ session: InferenceSession, tokens: [Int32], chunk i: Int, chunks: Int, contextLength n: Int,
+        _ body: (UnsafePointer<Float>) -> R
+    ) throws(InferenceError) -> R {
         let c = session.model.configuration
         var chunk = Array(tokens[(i * n)..<((i + 1) * n)])
         if c.addsBOS, let bos = c.bosToken { chunk[0] = bos }
@@ -64,50 +78,62 @@ public enum Perplexity {
     }
 
     /// Runs `model` over `tokens` and encodes the scored log-probabilities, as `--kl-divergence-base` does.
-    public static func reference(model: TransformerModel, tokens allTokens: [Int32], contextLength n: Int = 512,
-                                 maxChunks: Int? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                                 progress: Progress? = nil) throws(InferenceError) -> ReferenceLogProbabilities {
+    public static func reference(
+        model: TransformerModel, tokens allTokens: [Int32], contextLength n: Int = 512,
+        maxChunks: Int? = nil, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        progress: Progress? = nil
+    ) throws(InferenceError) -> ReferenceLogProbabilities {
         let (tokens, chunks) = try chunkTokens(allTokens, contextLength: n, maxChunks: maxChunks)
         var records: [UInt16] = []
-        try reference(model: model, tokens: tokens, chunks: chunks, contextLength: n, threads: threads, progress: progress) { chunk in
+        try reference(
+            model: model, tokens: tokens, chunks: chunks, contextLength: n, threads: threads, progress: progress
+        ) { chunk in
             records += chunk
         }
-        return ReferenceLogProbabilities(contextLength: n, vocabularySize: model.configuration.vocabularySize, chunkCount: chunks,
-                                         tokens: tokens, records: records)
+        return ReferenceLogProbabilities(
+            contextLength: n, vocabularySize: model.configuration.vocabularySize, chunkCount: chunks,
+            tokens: tokens, records: records)
     }
 
     /// The reference pass over `chunks` chunks of `tokens` (already cut by ``chunkTokens(_:contextLength:maxChunks:)``),
     /// handing each chunk's records to `sink` in order.
-    static func reference(model: TransformerModel, tokens: [Int32], chunks: Int, contextLength n: Int, threads: Int,
-                          progress: Progress?, sink: (UnsafeBufferPointer<UInt16>) throws(InferenceError) -> Void) throws(InferenceError) {
+    static func reference(
+        model: TransformerModel, tokens: [Int32], chunks: Int, contextLength n: Int, threads: Int,
+        progress: Progress?, sink: (UnsafeBufferPointer<UInt16>) throws(InferenceError) -> Void
+    ) throws(InferenceError) {
         let vocab = model.configuration.vocabularySize
         let slots = LogProbabilityRecord.slots(vocabularySize: vocab)
         let scored = n - 1 - n / 2, first = n / 2
         var records = [UInt16](repeating: 0, count: scored * slots)
         let session = InferenceSession(model: model, contextLength: n, threads: threads)
         for i in 0..<chunks {
-            try records.withUnsafeMutableBufferPointer { (rec: inout UnsafeMutableBufferPointer<UInt16>) throws(InferenceError) in
+            try records.withUnsafeMutableBufferPointer {
+                (rec: inout UnsafeMutableBufferPointer<UInt16>) throws(InferenceError) in
                 let out = SendablePointer(rec.baseAddress!)
                 try evaluateChunk(session, tokens: tokens, chunk: i, chunks: chunks, contextLength: n) { logits in
                     let l = UncheckedBox(logits)
                     parallelFor(scored, threads: threads) { r in
                         for j in r {
                             let tok = Int(tokens[i * n + first + j + 1])
-                            LogProbabilityRecord.encode(logits: l.value + j * vocab, vocabularySize: vocab, token: tok,
-                                                        into: out.p + j * slots)
+                            LogProbabilityRecord.encode(
+                                logits: l.value + j * vocab, vocabularySize: vocab, token: tok,
+                                into: out.p + j * slots)
                         }
                     }
                 }
             }
-            try records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in try sink(r) }
+            try records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in try sink(r)
+            }
             progress?(i + 1, chunks)
         }
     }
 
     /// Runs `model` over the reference's tokens and accumulates llama-perplexity's KL-divergence statistics.
-    public static func compare(model: TransformerModel, reference ref: ReferenceLogProbabilities,
-                               threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                               progress: Progress? = nil) throws(InferenceError) -> KLDStatistics {
+    public static func compare(
+        model: TransformerModel, reference ref: ReferenceLogProbabilities,
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        progress: Progress? = nil
+    ) throws(InferenceError) -> KLDStatistics {
         let vocab = model.configuration.vocabularySize
         guard vocab == ref.vocabularySize else {
             throw .referenceMismatch("vocabulary size \(vocab) vs reference \(ref.vocabularySize)")
@@ -116,7 +142,9 @@ public enum Perplexity {
         let session = InferenceSession(model: model, contextLength: n, threads: threads)
         var acc = KLDAccumulator()
         for i in 0..<ref.chunkCount {
-            let results = try evaluateChunk(session, tokens: ref.tokens, chunk: i, chunks: ref.chunkCount, contextLength: n) { logits in
+            let results = try evaluateChunk(
+                session, tokens: ref.tokens, chunk: i, chunks: ref.chunkCount, contextLength: n
+            ) { logits in
                 let l = UncheckedBox(logits)
                 return ref.records.withUnsafeBufferPointer { rec in
                     let base = UncheckedBox(rec.baseAddress! + i * scored * slots)
@@ -125,8 +153,10 @@ public enum Perplexity {
                         parallelFor(scored, threads: threads) { r in
                             for j in r {
                                 let tok = Int(ref.tokens[i * n + first + j + 1])
-                                (out.p + j).initialize(to: PositionComparison(
-                                    logits: l.value + j * vocab, vocabularySize: vocab, record: base.value + j * slots, token: tok))
+                                (out.p + j).initialize(
+                                    to: PositionComparison(
+                                        logits: l.value + j * vocab, vocabularySize: vocab,
+                                        record: base.value + j * slots, token: tok))
                             }
                         }
                         count = scored
@@ -141,9 +171,11 @@ public enum Perplexity {
     }
 
     /// Perplexity of `model` alone over the scored positions (llama-perplexity without a base).
-    public static func perplexity(model: TransformerModel, tokens allTokens: [Int32], contextLength n: Int = 512,
-                                  threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                                  progress: Progress? = nil) throws(InferenceError) -> Double {
+    public static func perplexity(
+        model: TransformerModel, tokens allTokens: [Int32], contextLength n: Int = 512,
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        progress: Progress? = nil
+    ) throws(InferenceError) -> Double {
         let (tokens, chunks) = try chunkTokens(allTokens, contextLength: n)
         let vocab = model.configuration.vocabularySize
         let scored = n - 1 - n / 2, first = n / 2

@@ -17,8 +17,9 @@ public struct ReferenceLogProbabilities: Sendable, Equatable {
     public var slots: Int { LogProbabilityRecord.slots(vocabularySize: vocabularySize) }
 
     public init(contextLength: Int, vocabularySize: Int, chunkCount: Int, tokens: [Int32], records: [UInt16]) {
-        self.init(contextLength: contextLength, vocabularySize: vocabularySize, chunkCount: chunkCount, tokens: tokens,
-                  records: LogProbabilityRecords(records))
+        self.init(
+            contextLength: contextLength, vocabularySize: vocabularySize, chunkCount: chunkCount, tokens: tokens,
+            records: LogProbabilityRecords(records))
     }
 
     init(contextLength: Int, vocabularySize: Int, chunkCount: Int, tokens: [Int32], records: LogProbabilityRecords) {
@@ -44,27 +45,34 @@ public struct ReferenceLogProbabilities: Sendable, Equatable {
 
     /// Serializes in llama-perplexity's `_logits_` layout (readable by `llama-perplexity --kl-divergence-base`).
     public func llamaFormat() -> [UInt8] {
-        var out = Self.llamaHeader(contextLength: contextLength, vocabularySize: vocabularySize, chunkCount: chunkCount,
-                                   tokens: tokens)
+        var out = Self.llamaHeader(
+            contextLength: contextLength, vocabularySize: vocabularySize, chunkCount: chunkCount,
+            tokens: tokens)
         records.withUnsafeBufferPointer { out += UnsafeRawBufferPointer($0) }
         return out
     }
 
     /// Checks llama-perplexity's `_logits_` header in `bytes` (the whole payload, `count` bytes) and returns
     /// its sizes and tokens; `path` is only used in errors.
-    private static func parseHeader(_ bytes: UnsafeRawBufferPointer, count: Int, path: String) throws(InferenceError)
-        -> (contextLength: Int, vocabularySize: Int, chunkCount: Int, tokens: [Int32], records: Int) {
+    private static func parseHeader(
+        _ bytes: UnsafeRawBufferPointer, count: Int, path: String
+    ) throws(InferenceError)
+        -> (contextLength: Int, vocabularySize: Int, chunkCount: Int, tokens: [Int32], records: Int)
+    {
         func bad(_ r: String) -> InferenceError { .corruptLogitsCache(path: path, reason: r) }
         guard bytes.count >= 20, Array(bytes[0..<8]) == Self.llamaMagic else { throw bad("missing _logits_ magic") }
         func i32(_ o: Int) -> Int { Int(Int32(littleEndian: bytes.loadUnaligned(fromByteOffset: o, as: Int32.self))) }
         let nCtx = i32(8), nVocab = i32(12), nChunk = i32(16)
-        guard nCtx >= 4, nVocab > 0, nChunk > 0 else { throw bad("bad header n_ctx=\(nCtx) n_vocab=\(nVocab) n_chunk=\(nChunk)") }
+        guard nCtx >= 4, nVocab > 0, nChunk > 0 else {
+            throw bad("bad header n_ctx=\(nCtx) n_vocab=\(nVocab) n_chunk=\(nChunk)")
+        }
         let nTok = nCtx * nChunk
         let nRec = nChunk * (nCtx - 1 - nCtx / 2) * LogProbabilityRecord.slots(vocabularySize: nVocab)
         let need = 20 + nTok * 4 + nRec * 2
         guard count == need else { throw bad("size \(count) bytes, expected \(need)") }
         let tokens = [Int32](unsafeUninitializedCapacity: nTok) { b, c in
-            UnsafeMutableRawBufferPointer(b).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[20..<(20 + nTok * 4)]))
+            UnsafeMutableRawBufferPointer(b).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: bytes[20..<(20 + nTok * 4)]))
             c = nTok
         }
         return (nCtx, nVocab, nChunk, tokens, nRec)
@@ -78,8 +86,10 @@ public struct ReferenceLogProbabilities: Sendable, Equatable {
             UnsafeMutableRawBufferPointer(b).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start...]))
             c = h.records
         }
-        self.init(contextLength: h.contextLength, vocabularySize: h.vocabularySize, chunkCount: h.chunkCount, tokens: h.tokens,
-                  records: LogProbabilityRecords(records))
+        self.init(
+            contextLength: h.contextLength, vocabularySize: h.vocabularySize, chunkCount: h.chunkCount,
+            tokens: h.tokens,
+            records: LogProbabilityRecords(records))
     }
 
     /// Parses the `_logits_` layout at `offset` to the end of `file`, leaving the records in the mapping
@@ -91,8 +101,10 @@ public struct ReferenceLogProbabilities: Sendable, Equatable {
         guard start % 2 == 0 else {
             throw .corruptLogitsCache(path: file.url.path, reason: "records at an odd offset (\(start))")
         }
-        self.init(contextLength: h.contextLength, vocabularySize: h.vocabularySize, chunkCount: h.chunkCount, tokens: h.tokens,
-                  records: LogProbabilityRecords(file: file, offset: start, count: h.records))
+        self.init(
+            contextLength: h.contextLength, vocabularySize: h.vocabularySize, chunkCount: h.chunkCount,
+            tokens: h.tokens,
+            records: LogProbabilityRecords(file: file, offset: start, count: h.records))
     }
 
     /// Reads a llama-perplexity `--kl-divergence-base` file.
@@ -128,10 +140,13 @@ public struct LogProbabilityRecords: Sendable, Equatable {
         self.count = count
     }
 
-    public func withUnsafeBufferPointer<R, E: Error>(_ body: (UnsafeBufferPointer<UInt16>) throws(E) -> R) throws(E) -> R {
+    public func withUnsafeBufferPointer<R, E: Error>(
+        _ body: (UnsafeBufferPointer<UInt16>) throws(E) -> R
+    ) throws(E) -> R {
         guard let file else { return try owned.withUnsafeBufferPointer(body) }
         let bytes = file.slice(offset: offset, length: 2 * count)
-        return try body(UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt16.self), count: count))
+        return try body(
+            UnsafeBufferPointer(start: bytes.baseAddress?.assumingMemoryBound(to: UInt16.self), count: count))
     }
 
     /// Lets the system drop the resident pages of records `range` of a mapped file (read again if used).
@@ -140,8 +155,11 @@ public struct LogProbabilityRecords: Sendable, Equatable {
     }
 
     public static func == (a: Self, b: Self) -> Bool {
-        a.count == b.count && a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in
-            memcmp(x.baseAddress!, y.baseAddress!, 2 * x.count) == 0
-        } }
+        a.count == b.count
+            && a.withUnsafeBufferPointer { x in
+                b.withUnsafeBufferPointer { y in
+                    memcmp(x.baseAddress!, y.baseAddress!, 2 * x.count) == 0
+                }
+            }
     }
 }

@@ -5,15 +5,18 @@ import Inference
 extension ReferenceModel {
     /// A Hugging Face checkpoint folder, loaded in memory as its F32 conversion (no file is written).
     public static func checkpoint(_ url: URL) -> ReferenceModel {
-        ReferenceModel(name: url.path, load: { threads in
-            try TransformerModel(file: try loadWeights(checkpoint: url, threads: threads), threads: threads)
-        }, contentHash: { try Converter.checkpointHash(url) }, configuration: {
-            // Metadata and tensor shapes from the plan; no weight is read.
-            let (metadata, tensors) = try Converter.f32Tensors(checkpoint: url)
-            let shapes = InMemoryWeights(name: url.path, metadata: metadata)
-            for t in tensors { shapes.declare(name: t.name, type: .f32, dimensions: t.dimensions) }
-            return try ModelConfiguration(file: shapes)
-        })
+        ReferenceModel(
+            name: url.path,
+            load: { threads in
+                try TransformerModel(file: try loadWeights(checkpoint: url, threads: threads), threads: threads)
+            }, contentHash: { try Converter.checkpointHash(url) },
+            configuration: {
+                // Metadata and tensor shapes from the plan; no weight is read.
+                let (metadata, tensors) = try Converter.f32Tensors(checkpoint: url)
+                let shapes = InMemoryWeights(name: url.path, metadata: metadata)
+                for t in tensors { shapes.declare(name: t.name, type: .f32, dimensions: t.dimensions) }
+                return try ModelConfiguration(file: shapes)
+            })
     }
 
     /// A checkpoint folder or a GGUF file, by what is at `path`.
@@ -27,7 +30,9 @@ extension ReferenceModel {
     }
 
     /// A checkpoint's tensors as the inference engine's weights, decoded into memory as F32.
-    public static func loadWeights(checkpoint: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws -> InMemoryWeights {
+    public static func loadWeights(
+        checkpoint: URL, threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) throws -> InMemoryWeights {
         let (metadata, tensors) = try Converter.f32Tensors(checkpoint: checkpoint, threads: threads)
         let weights = InMemoryWeights(name: checkpoint.path, metadata: metadata)
         for t in tensors {

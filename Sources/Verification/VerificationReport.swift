@@ -35,7 +35,9 @@ public struct QualityGates: Codable, Sendable, Equatable {
         }
         if let minSameTopPercent {
             let v = s.sameTop * 100
-            out.append(Verdict(gate: "min_same_top_p_percent", limit: minSameTopPercent, value: v, passed: v >= minSameTopPercent))
+            out.append(
+                Verdict(
+                    gate: "min_same_top_p_percent", limit: minSameTopPercent, value: v, passed: v >= minSameTopPercent))
         }
         return out
     }
@@ -77,8 +79,10 @@ public struct VerificationReport: Codable, Sendable, Equatable {
         case sameTopPPercent = "same_top_p_percent"
     }
 
-    public init(model: String, reference: String, text: String, ctx: Int, chunks: Int, tokens: Int, statistics s: KLDStatistics,
-                gates: QualityGates) {
+    public init(
+        model: String, reference: String, text: String, ctx: Int, chunks: Int, tokens: Int, statistics s: KLDStatistics,
+        gates: QualityGates
+    ) {
         self.model = model
         self.reference = reference
         self.text = text

@@ -1,6 +1,6 @@
 import Foundation
-import Inference
 import GGUF
+import Inference
 
 /// The model quantized files are measured against: how to load it and what identifies its content (the
 /// logits cache key).
@@ -14,10 +14,12 @@ public struct ReferenceModel: Sendable {
     /// The hyperparameters alone, for a cache hit (no weights are loaded).
     let configuration: @Sendable () throws -> ModelConfiguration
 
-    public init(name: String, load: @escaping @Sendable (_ threads: Int) throws -> TransformerModel,
-                contentHash: @escaping @Sendable () throws -> [UInt8],
-                identity: @escaping @Sendable () -> [UInt8]? = { nil },
-                configuration: (@Sendable () throws -> ModelConfiguration)? = nil) {
+    public init(
+        name: String, load: @escaping @Sendable (_ threads: Int) throws -> TransformerModel,
+        contentHash: @escaping @Sendable () throws -> [UInt8],
+        identity: @escaping @Sendable () -> [UInt8]? = { nil },
+        configuration: (@Sendable () throws -> ModelConfiguration)? = nil
+    ) {
         self.name = name
         self.load = load
         self.contentHash = contentHash
@@ -27,14 +29,17 @@ public struct ReferenceModel: Sendable {
 
     /// A GGUF file (for example the F32 conversion); its bytes are the cache key.
     public static func gguf(_ url: URL) -> ReferenceModel {
-        ReferenceModel(name: url.path, load: { threads in try TransformerModel(url: url, threads: threads) },
-                       contentHash: { try LogitsCache.contentHash(of: url) },
-                       identity: { LogitsCache.fileIdentity(of: url) },
-                       configuration: {
-                           let file: GGUFFile
-                           do { file = try GGUFFile(url: url) } catch { throw InferenceError.io(path: url.path, reason: "\(error)") }
-                           return try ModelConfiguration(file: file)
-                       })
+        ReferenceModel(
+            name: url.path, load: { threads in try TransformerModel(url: url, threads: threads) },
+            contentHash: { try LogitsCache.contentHash(of: url) },
+            identity: { LogitsCache.fileIdentity(of: url) },
+            configuration: {
+                let file: GGUFFile
+                do { file = try GGUFFile(url: url) } catch {
+                    throw InferenceError.io(path: url.path, reason: "\(error)")
+                }
+                return try ModelConfiguration(file: file)
+            })
     }
 }
 
@@ -50,21 +55,28 @@ public struct Verifier {
     /// Evaluate at most this many chunks (llama-perplexity's `--chunks`).
     public var maxChunks: Int?
 
-    public init(reference: ReferenceModel, contextLength: Int = 512, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                cacheURL: URL? = nil) {
+    public init(
+        reference: ReferenceModel, contextLength: Int = 512,
+        threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        cacheURL: URL? = nil
+    ) {
         self.reference = reference
         self.contextLength = contextLength
         self.threads = threads
         self.cacheURL = cacheURL
     }
 
-    public init(referenceURL: URL, contextLength: Int = 512, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
-                cacheURL: URL? = nil) {
+    public init(
+        referenceURL: URL, contextLength: Int = 512, threads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        cacheURL: URL? = nil
+    ) {
         self.init(reference: .gguf(referenceURL), contextLength: contextLength, threads: threads, cacheURL: cacheURL)
     }
 
     /// Throws ``InferenceError/referenceMismatch(_:)`` when `model` cannot be compared with `reference`.
-    public static func checkCompatible(_ model: ModelConfiguration, reference: ModelConfiguration) throws(InferenceError) {
+    public static func checkCompatible(
+        _ model: ModelConfiguration, reference: ModelConfiguration
+    ) throws(InferenceError) {
         func check(_ what: String, _ a: some Equatable, _ b: some Equatable) throws(InferenceError) {
             if !(a as any Equatable).isEqual(b) { throw .referenceMismatch("\(what) \(a) vs reference \(b)") }
         }
@@ -78,7 +90,9 @@ public struct Verifier {
     }
 
     /// The reference log-probabilities for `tokens`, from the cache when it holds them.
-    public func reference(tokens: [Int32], progress: Perplexity.Progress? = nil) throws -> (ReferenceLogProbabilities, ModelConfiguration) {
+    public func reference(
+        tokens: [Int32], progress: Perplexity.Progress? = nil
+    ) throws -> (ReferenceLogProbabilities, ModelConfiguration) {
         let (chunked, chunks) = try Perplexity.chunkTokens(tokens, contextLength: contextLength, maxChunks: maxChunks)
         var hash: [UInt8]? = nil
         let identity = reference.identity()
@@ -90,11 +104,15 @@ public struct Verifier {
                 }
                 return hash!
             }
-            if let r = try LogitsCache.read(from: cacheURL, identity: identity, hash: computeHash, tokens: chunked,
-                                            contextLength: contextLength) {
+            if let r = try LogitsCache.read(
+                from: cacheURL, identity: identity, hash: computeHash, tokens: chunked,
+                contextLength: contextLength)
+            {
                 let configuration = try reference.configuration()
                 guard r.vocabularySize == configuration.vocabularySize else {
-                    throw InferenceError.corruptLogitsCache(path: cacheURL.path, reason: "vocabulary size \(r.vocabularySize) differs from the reference model's")
+                    throw InferenceError.corruptLogitsCache(
+                        path: cacheURL.path,
+                        reason: "vocabulary size \(r.vocabularySize) differs from the reference model's")
                 }
                 return (r, configuration)
             }
@@ -103,39 +121,52 @@ public struct Verifier {
         if let cacheURL {
             // Each chunk's records go straight to the cache file, which the comparisons then read mapped.
             let h = try hash ?? reference.contentHash()
-            let writer = try LogitsCache.Writer(url: cacheURL, modelHash: h, identity: identity, contextLength: contextLength,
-                                                vocabularySize: model.configuration.vocabularySize, chunkCount: chunks,
-                                                tokens: chunked)
-            try Perplexity.reference(model: model, tokens: chunked, chunks: chunks, contextLength: contextLength,
-                                     threads: threads, progress: progress) { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in
+            let writer = try LogitsCache.Writer(
+                url: cacheURL, modelHash: h, identity: identity, contextLength: contextLength,
+                vocabularySize: model.configuration.vocabularySize, chunkCount: chunks,
+                tokens: chunked)
+            try Perplexity.reference(
+                model: model, tokens: chunked, chunks: chunks, contextLength: contextLength,
+                threads: threads, progress: progress
+            ) { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in
                 try writer.append(r)
             }
             try writer.commit()
-            guard let r = try LogitsCache.read(from: cacheURL, identity: identity, hash: { h }, tokens: chunked,
-                                               contextLength: contextLength) else {
-                throw InferenceError.corruptLogitsCache(path: cacheURL.path, reason: "not readable right after it was written")
+            guard
+                let r = try LogitsCache.read(
+                    from: cacheURL, identity: identity, hash: { h }, tokens: chunked,
+                    contextLength: contextLength)
+            else {
+                throw InferenceError.corruptLogitsCache(
+                    path: cacheURL.path, reason: "not readable right after it was written")
             }
             return (r, model.configuration)
         }
-        let r = try Perplexity.reference(model: model, tokens: tokens, contextLength: contextLength, maxChunks: maxChunks,
-                                         threads: threads, progress: progress)
+        let r = try Perplexity.reference(
+            model: model, tokens: tokens, contextLength: contextLength, maxChunks: maxChunks,
+            threads: threads, progress: progress)
         return (r, model.configuration)
     }
 
     /// Verifies each of `models`, returning llama-perplexity's statistics per model.
-    public func run(models: [URL], tokens: () throws -> [Int32], progress: ((URL, Int, Int) -> Void)? = nil) throws -> [KLDStatistics] {
+    public func run(
+        models: [URL], tokens: () throws -> [Int32], progress: ((URL, Int, Int) -> Void)? = nil
+    ) throws -> [KLDStatistics] {
         let toks = try tokens()
-        let (ref, refConfig) = try reference(tokens: toks) { i, n in progress?(URL(fileURLWithPath: reference.name), i, n) }
+        let (ref, refConfig) = try reference(tokens: toks) { i, n in
+            progress?(URL(fileURLWithPath: reference.name), i, n)
+        }
         var out: [KLDStatistics] = []
         for url in models {
             let m = try TransformerModel(url: url, threads: threads)
             try Self.checkCompatible(m.configuration, reference: refConfig)
-            out.append(try Perplexity.compare(model: m, reference: ref, threads: threads) { i, n in progress?(url, i, n) })
+            out.append(
+                try Perplexity.compare(model: m, reference: ref, threads: threads) { i, n in progress?(url, i, n) })
         }
         return out
     }
 }
 
-private extension Equatable {
-    func isEqual(_ other: Any) -> Bool { (other as? Self) == self }
+extension Equatable {
+    fileprivate func isEqual(_ other: Any) -> Bool { (other as? Self) == self }
 }

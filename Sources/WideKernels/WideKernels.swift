@@ -12,7 +12,7 @@ public enum WideKernels {
         #if os(Linux) && arch(x86_64)
         if ProcessInfo.processInfo.environment["KILN_NO_AVX512"] != nil { return false }
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+            let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return false }
         return flags.split(separator: " ").contains("avx512f")
         #else
@@ -87,8 +87,10 @@ extension WideKernels {
     /// tinyBLAS's F32 order for `rows` ≤ 4 weight rows × `tokens` ≤ 6 activation rows:
     /// `out[t·ldo + r] = sum16(Σ_k lane-wise w[r][k]·x[t][k])`, lane l taking k ≡ l (mod 16) as one FMA chain.
     /// Spare rows and tokens repeat the last ones and are not stored. `columns` is a multiple of 16.
-    public static func f32Tile(w: UnsafePointer<Float>, ldw: Int, rows: Int, x: UnsafePointer<Float>, ldx: Int, tokens: Int,
-                               columns: Int, out: UnsafeMutablePointer<Float>, ldo: Int) {
+    public static func f32Tile(
+        w: UnsafePointer<Float>, ldw: Int, rows: Int, x: UnsafePointer<Float>, ldx: Int, tokens: Int,
+        columns: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         let w0 = w, w1 = w + min(1, rows - 1) * ldw, w2 = w + min(2, rows - 1) * ldw, w3 = w + min(3, rows - 1) * ldw
         let last = tokens - 1
         let x0 = x, x1 = x + min(1, last) * ldx, x2 = x + min(2, last) * ldx
@@ -116,7 +118,9 @@ extension WideKernels {
             a50.addProduct(m0, v); a51.addProduct(m1, v); a52.addProduct(m2, v); a53.addProduct(m3, v)
             k &+= 16
         }
-        @inline(__always) func put(_ t: Int, _ c0: SIMD16<Float>, _ c1: SIMD16<Float>, _ c2: SIMD16<Float>, _ c3: SIMD16<Float>) {
+        @inline(__always) func put(
+            _ t: Int, _ c0: SIMD16<Float>, _ c1: SIMD16<Float>, _ c2: SIMD16<Float>, _ c3: SIMD16<Float>
+        ) {
             guard t < tokens else { return }
             let o = out + t * ldo
             o[0] = sum16(c0)
@@ -135,15 +139,19 @@ extension WideKernels {
     /// integers below 2²⁴), each FMA'd with `dw·dx` into its lane's chain over blocks; the lanes then folded
     /// ((0+4)+(2+6))+((1+5)+(3+7)). Outputs `out[t·ldo + j]` (panel A) and `out[t·ldo + 16 + j]` (panel B) for
     /// j < `rowsA` / `rowsB`.
-    public static func q0Tile(panelA: UnsafePointer<Float>, scalesA: UnsafePointer<Float>, rowsA: Int,
-                              panelB: UnsafePointer<Float>, scalesB: UnsafePointer<Float>, rowsB: Int, blocks: Int,
-                              x: UnsafePointer<Float>, ldx: Int, xs: UnsafePointer<Float>, ldxs: Int, tokens: Int,
-                              out: UnsafeMutablePointer<Float>, ldo: Int) {
+    public static func q0Tile(
+        panelA: UnsafePointer<Float>, scalesA: UnsafePointer<Float>, rowsA: Int,
+        panelB: UnsafePointer<Float>, scalesB: UnsafePointer<Float>, rowsB: Int, blocks: Int,
+        x: UnsafePointer<Float>, ldx: Int, xs: UnsafePointer<Float>, ldxs: Int, tokens: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: 64) { accBuffer in
             let acc = accBuffer.baseAddress!
             acc.initialize(repeating: SIMD16<Float>(), count: 64)
-            let x0 = x, x1 = x + min(1, tokens - 1) * ldx, x2 = x + min(2, tokens - 1) * ldx, x3 = x + min(3, tokens - 1) * ldx
-            let s0 = xs, s1 = xs + min(1, tokens - 1) * ldxs, s2 = xs + min(2, tokens - 1) * ldxs, s3 = xs + min(3, tokens - 1) * ldxs
+            let x0 = x, x1 = x + min(1, tokens - 1) * ldx, x2 = x + min(2, tokens - 1) * ldx,
+                x3 = x + min(3, tokens - 1) * ldx
+            let s0 = xs, s1 = xs + min(1, tokens - 1) * ldxs, s2 = xs + min(2, tokens - 1) * ldxs,
+                s3 = xs + min(3, tokens - 1) * ldxs
             for b in 0..<blocks {
                 let da = load16(scalesA, b &* 16), db = load16(scalesB, b &* 16)
                 let dA0 = da * s0[b], dA1 = da * s1[b], dA2 = da * s2[b], dA3 = da * s3[b]

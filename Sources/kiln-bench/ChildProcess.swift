@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// Wall time and peak resident set of one finished child process.
 struct ChildMeasurement {
@@ -12,7 +13,8 @@ struct ChildMeasurement {
 
 /// Runs `arguments` (argv[0] is looked up on PATH) and measures it with `wait4`, which reports the child's
 /// own peak RSS (not the maximum over every child this process ever had).
-func measure(_ arguments: [String], environment: [String: String] = [:], quiet: Bool = true) throws -> ChildMeasurement {
+func measure(_ arguments: [String], environment: [String: String] = [:], quiet: Bool = true) throws -> ChildMeasurement
+{
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     let argv = arguments.map { strdup($0) } + [nil]

@@ -5,12 +5,14 @@ import Foundation
 /// `kiln-bench convert CKPT`: Kiln's converter against llama.cpp's `convert_hf_to_gguf.py`, same input,
 /// same output type, run alternately; best wall time and peak RSS of each.
 struct ConvertBenchmark: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "convert", abstract: "Benchmark kiln convert against convert_hf_to_gguf.py.")
+    static let configuration = CommandConfiguration(
+        commandName: "convert", abstract: "Benchmark kiln convert against convert_hf_to_gguf.py.")
 
     @Argument(help: "Checkpoint folder.") var checkpoint: String
     @Option(help: "Output type for both tools.") var outtype: String = "f16"
     @Option(help: "Runs of each tool; the best is reported.") var runs: Int = 3
-    @Option(help: "Python interpreter that can run llama.cpp's converter (torch, transformers, gguf).") var peerPython: String?
+    @Option(help: "Python interpreter that can run llama.cpp's converter (torch, transformers, gguf).") var peerPython:
+        String?
     @Option(help: "Path to llama.cpp's convert_hf_to_gguf.py.") var peerScript: String?
     @Option(help: "Scratch folder for outputs.") var scratch: String = NSTemporaryDirectory()
     @Option(help: "Threads for Kiln.") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -22,13 +24,22 @@ struct ConvertBenchmark: ParsableCommand {
         var kiln: [ChildMeasurement] = []
         var peer: [ChildMeasurement] = []
         for _ in 0..<runs {
-            let k = try measure([selfExecutable, "convert-once", checkpoint, out.appendingPathComponent("kiln.gguf").path, outtype, String(threads)])
+            let k = try measure([
+                selfExecutable, "convert-once", checkpoint, out.appendingPathComponent("kiln.gguf").path, outtype,
+                String(threads)
+            ])
             guard k.status == 0 else { throw ValidationErrorText("kiln convert failed with status \(k.status)") }
             kiln.append(k)
             if let py = peerPython, let script = peerScript {
-                let p = try measure([py, script, checkpoint, "--outfile", out.appendingPathComponent("peer.gguf").path, "--outtype", outtype],
+                let p = try measure(
+                    [
+                        py, script, checkpoint, "--outfile", out.appendingPathComponent("peer.gguf").path, "--outtype",
+                        outtype
+                    ],
                     environment: ["HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"])
-                guard p.status == 0 else { throw ValidationErrorText("convert_hf_to_gguf.py failed with status \(p.status)") }
+                guard p.status == 0 else {
+                    throw ValidationErrorText("convert_hf_to_gguf.py failed with status \(p.status)")
+                }
                 peer.append(p)
             }
         }
@@ -37,7 +48,9 @@ struct ConvertBenchmark: ParsableCommand {
         func row(_ name: String, _ ms: [ChildMeasurement]) {
             guard let best = ms.min(by: { $0.seconds < $1.seconds }) else { return }
             let rss = ms.map(\.peakRSSBytes).max()!
-            print("\(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%7.2f", best.seconds))   \(String(format: "%8.1f", Double(rss) / 1e6))")
+            print(
+                "\(name.padding(toLength: 22, withPad: " ", startingAt: 0)) \(String(format: "%7.2f", best.seconds))   \(String(format: "%8.1f", Double(rss) / 1e6))"
+            )
         }
         row("kiln convert", kiln)
         row("convert_hf_to_gguf.py", peer)
@@ -57,8 +70,9 @@ struct ConvertOnce: ParsableCommand {
 
     func run() throws {
         guard let type = OutputType(rawValue: outtype) else { throw ValidationErrorText("unknown outtype \(outtype)") }
-        _ = try Converter.convert(ConversionOptions(
-            checkpoint: URL(fileURLWithPath: checkpoint), output: URL(fileURLWithPath: output),
-            outputType: type, overwrite: true, threads: threads))
+        _ = try Converter.convert(
+            ConversionOptions(
+                checkpoint: URL(fileURLWithPath: checkpoint), output: URL(fileURLWithPath: output),
+                outputType: type, overwrite: true, threads: threads))
     }
 }

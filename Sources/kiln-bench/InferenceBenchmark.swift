@@ -6,7 +6,8 @@ import Inference
 /// `llama-bench -p N -n M` does (pp: N tokens in one batch from an empty cache; tg: M tokens decoded one at a
 /// time from an empty cache), optionally with llama-bench run on the same file and threads right after.
 struct InferenceBenchmark: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "infer", abstract: "Benchmark prompt evaluation and generation (llama-bench pp/tg).")
+    static let configuration = CommandConfiguration(
+        commandName: "infer", abstract: "Benchmark prompt evaluation and generation (llama-bench pp/tg).")
 
     @Argument(help: "GGUF file.") var model: String
     @Option var promptTokens: Int = 512
@@ -40,24 +41,32 @@ struct InferenceBenchmark: ParsableCommand {
             pp.append(Double(promptTokens) / (try seconds { _ = try session.evaluate(prompt) }))
             session.reset()
             var next = token()
-            tg.append(Double(generateTokens) / (try seconds {
-                for _ in 0..<generateTokens {
-                    let logits = try session.evaluate([next])
-                    next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
-                }
-            }))
+            tg.append(
+                Double(generateTokens)
+                    / (try seconds {
+                        for _ in 0..<generateTokens {
+                            let logits = try session.evaluate([next])
+                            next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+                        }
+                    }))
         }
         func report(_ name: String, _ v: [Double]) {
             let mean = v.reduce(0, +) / Double(v.count)
             let sd = (v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(max(1, v.count - 1))).squareRoot()
-            print(String(format: "kiln  %@  %@: %.2f ± %.2f tokens/s (%d threads, %d runs)", URL(fileURLWithPath: model).lastPathComponent, name, mean, sd, threads, v.count))
+            print(
+                String(
+                    format: "kiln  %@  %@: %.2f ± %.2f tokens/s (%d threads, %d runs)",
+                    URL(fileURLWithPath: model).lastPathComponent, name, mean, sd, threads, v.count))
         }
         report("pp\(promptTokens)", pp)
         report("tg\(generateTokens)", tg)
         if let llamaBench {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: llamaBench)
-            p.arguments = ["-m", model, "-t", String(threads), "-p", String(promptTokens), "-n", String(generateTokens), "-r", String(repetitions)]
+            p.arguments = [
+                "-m", model, "-t", String(threads), "-p", String(promptTokens), "-n", String(generateTokens), "-r",
+                String(repetitions)
+            ]
             try p.run()
             p.waitUntilExit()
         }

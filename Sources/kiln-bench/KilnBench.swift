@@ -6,5 +6,9 @@ struct KilnBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln-bench",
         abstract: "Measure Kiln's speed and memory, side by side with llama.cpp where it is available.",
-        subcommands: [ConvertBenchmark.self, ConvertOnce.self, QuantizeBenchmark.self, QuantizeModelBenchmark.self, QuantizeOnce.self, MakeCheckpoint.self, TokenizeBenchmark.self, InferenceBenchmark.self, TraceComparison.self, TemplateBenchmark.self])
+        subcommands: [
+            ConvertBenchmark.self, ConvertOnce.self, QuantizeBenchmark.self, QuantizeModelBenchmark.self,
+            QuantizeOnce.self, MakeCheckpoint.self, TokenizeBenchmark.self, InferenceBenchmark.self,
+            TraceComparison.self, TemplateBenchmark.self
+        ])
 }

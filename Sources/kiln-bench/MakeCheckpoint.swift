@@ -6,7 +6,8 @@ import Quantization
 /// and tensor by tensor (memory stays at one tensor), with the tiny-llama fixture's tokenizer. Used to show
 /// that Kiln's peak memory does not grow with the model.
 struct MakeCheckpoint: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "make-checkpoint", abstract: "Write a synthetic Llama-shaped BF16 checkpoint.")
+    static let configuration = CommandConfiguration(
+        commandName: "make-checkpoint", abstract: "Write a synthetic Llama-shaped BF16 checkpoint.")
 
     @Argument(help: "Output folder.") var directory: String
     @Option(help: "Tokenizer files to copy (a checkpoint folder).") var tokenizerFrom: String = "fixtures/tiny-llama"
@@ -27,7 +28,9 @@ struct MakeCheckpoint: ParsableCommand {
             try? FileManager.default.removeItem(at: to)
             if FileManager.default.fileExists(atPath: from.path) { try FileManager.default.copyItem(at: from, to: to) }
         }
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json"))) as! [String: Any]
+        var config =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json")))
+            as! [String: Any]
         let vocab = config["vocab_size"] as! Int
         config["num_hidden_layers"] = layers
         config["hidden_size"] = hidden
@@ -36,18 +39,22 @@ struct MakeCheckpoint: ParsableCommand {
         config["num_key_value_heads"] = kvHeads
         config["head_dim"] = hidden / heads
         config["tie_word_embeddings"] = tied
-        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(to: dir.appendingPathComponent("config.json"))
+        try JSONSerialization.data(withJSONObject: config, options: [.prettyPrinted, .sortedKeys]).write(
+            to: dir.appendingPathComponent("config.json"))
 
         let kv = hidden / heads * kvHeads
         var shards: [[(String, [Int])]] = []
         var current: [(String, [Int])] = [("model.embed_tokens.weight", [vocab, hidden])]
         for l in 0..<layers {
             let p = "model.layers.\(l)."
-            current += [(p + "input_layernorm.weight", [hidden]), (p + "self_attn.q_proj.weight", [hidden, hidden]),
+            current += [
+                (p + "input_layernorm.weight", [hidden]), (p + "self_attn.q_proj.weight", [hidden, hidden]),
                 (p + "self_attn.k_proj.weight", [kv, hidden]), (p + "self_attn.v_proj.weight", [kv, hidden]),
                 (p + "self_attn.o_proj.weight", [hidden, hidden]), (p + "post_attention_layernorm.weight", [hidden]),
-                (p + "mlp.gate_proj.weight", [intermediate, hidden]), (p + "mlp.up_proj.weight", [intermediate, hidden]),
-                (p + "mlp.down_proj.weight", [hidden, intermediate])]
+                (p + "mlp.gate_proj.weight", [intermediate, hidden]),
+                (p + "mlp.up_proj.weight", [intermediate, hidden]),
+                (p + "mlp.down_proj.weight", [hidden, intermediate])
+            ]
             if (l + 1) % layersPerShard == 0 { shards.append(current); current = [] }
         }
         current += [("model.norm.weight", [hidden])]
@@ -62,7 +69,9 @@ struct MakeCheckpoint: ParsableCommand {
             var offset = 0
             for (t, shape) in shard {
                 let bytes = shape.reduce(2, *)
-                entries.append("\"\(t)\":{\"dtype\":\"BF16\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+                entries.append(
+                    "\"\(t)\":{\"dtype\":\"BF16\",\"shape\":[\(shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + bytes)]}"
+                )
                 offset += bytes
                 weightMap[t] = name
                 total += shape.reduce(1, *)
@@ -70,7 +79,9 @@ struct MakeCheckpoint: ParsableCommand {
             var header = Array("{\(entries.joined(separator: ","))}".utf8)
             while header.count % 8 != 0 { header.append(0x20) }
             let url = dir.appendingPathComponent(name)
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else { throw ValidationErrorText("cannot create \(url.path)") }
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw ValidationErrorText("cannot create \(url.path)")
+            }
             let h = try FileHandle(forWritingTo: url)
             var prefix = [UInt8]()
             withUnsafeBytes(of: UInt64(header.count).littleEndian) { prefix += $0 }
@@ -89,7 +100,8 @@ struct MakeCheckpoint: ParsableCommand {
             try h.close()
         }
         let index: [String: Any] = ["metadata": ["total_size": total * 2], "weight_map": weightMap]
-        try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]).write(to: dir.appendingPathComponent("model.safetensors.index.json"))
+        try JSONSerialization.data(withJSONObject: index, options: [.sortedKeys]).write(
+            to: dir.appendingPathComponent("model.safetensors.index.json"))
         print("wrote \(dir.path): \(shards.count) shards, \(total) parameters")
     }
 }

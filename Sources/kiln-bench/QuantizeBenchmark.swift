@@ -29,23 +29,26 @@ struct QuantizeBenchmark: ParsableCommand {
     }
 
     func run() throws {
-        let selected: [GGMLType] = try types.map { list in
-            try list.split(separator: ",").map { name in
-                guard let t = GGMLType(name: String(name)), Quantizer.canEncode(t) else {
-                    throw ValidationError("unknown or unencodable type \(name)")
+        let selected: [GGMLType] =
+            try types.map { list in
+                try list.split(separator: ",").map { name in
+                    guard let t = GGMLType(name: String(name)), Quantizer.canEncode(t) else {
+                        throw ValidationError("unknown or unencodable type \(name)")
+                    }
+                    return t
                 }
-                return t
-            }
-        } ?? Quantizer.encodableTypes.filter { $0 != .f32 }
+            } ?? Quantizer.encodableTypes.filter { $0 != .f32 }
         let threadCounts = threads.split(separator: ",").compactMap { Int($0) }
 
         let matrices = try loadInput()
         let totalValues = matrices.reduce(0) { $0 + $1.values.count }
         // One positive weight per column, as llama-imatrix produces (mean of squared activations).
         let maxColumns = matrices.map(\.columns).max()!
-        let importance: [Float]? = imatrix ? (0..<maxColumns).map { 0.5 + Float(($0 &* 2_654_435_761) % 1000) / 500 } : nil
-        print("input: \(matrices.count) matri\(matrices.count == 1 ? "x" : "ces"), \(totalValues) values "
-              + "(\(String(format: "%.1f", Double(totalValues * 4) / 1e6)) MB f32); best of \(runs)")
+        let importance: [Float]? =
+            imatrix ? (0..<maxColumns).map { 0.5 + Float(($0 &* 2_654_435_761) % 1000) / 500 } : nil
+        print(
+            "input: \(matrices.count) matri\(matrices.count == 1 ? "x" : "ces"), \(totalValues) values "
+                + "(\(String(format: "%.1f", Double(totalValues * 4) / 1e6)) MB f32); best of \(runs)")
         var header = "type    " + threadCounts.map { pad("q \($0)t MB/s", 14) }.joined()
         if reference { header += pad("ref 1t MB/s", 14) }
         if !noDequantize { header += pad("deq GB/s", 14) }
@@ -57,7 +60,8 @@ struct QuantizeBenchmark: ParsableCommand {
             let values = usable.reduce(0) { $0 + $1.values.count }
             // Reused output buffers (allocated and touched once, outside the timed region).
             let outputs = usable.map { m -> UnsafeMutableRawBufferPointer in
-                let b = UnsafeMutableRawBufferPointer.allocate(byteCount: type.byteCount(elements: m.values.count), alignment: 64)
+                let b = UnsafeMutableRawBufferPointer.allocate(
+                    byteCount: type.byteCount(elements: m.values.count), alignment: 64)
                 b.initializeMemory(as: UInt8.self, repeating: 0)
                 return b
             }
@@ -84,8 +88,9 @@ struct QuantizeBenchmark: ParsableCommand {
                 let seconds = try best {
                     for (m, out) in zip(usable, outputs) {
                         try decoded.withUnsafeMutableBufferPointer {
-                            try Quantizer.dequantize(type, source: UnsafeRawPointer(out.baseAddress!),
-                                                     count: m.values.count, destination: $0.baseAddress!)
+                            try Quantizer.dequantize(
+                                type, source: UnsafeRawPointer(out.baseAddress!),
+                                count: m.values.count, destination: $0.baseAddress!)
                         }
                     }
                 }
@@ -116,12 +121,14 @@ struct QuantizeBenchmark: ParsableCommand {
             let rows = m.values.count / m.columns
             func encode(_ qw: UnsafePointer<Float>?) throws {
                 if reference {
-                    try Quantizer.quantizeReference(type, rows: rows, columns: m.columns, source: x.baseAddress!,
-                                                    destination: y.baseAddress!, destinationCount: y.count, importance: qw)
+                    try Quantizer.quantizeReference(
+                        type, rows: rows, columns: m.columns, source: x.baseAddress!,
+                        destination: y.baseAddress!, destinationCount: y.count, importance: qw)
                 } else {
-                    try Quantizer.quantize(type, rows: rows, columns: m.columns, source: x.baseAddress!,
-                                           destination: y.baseAddress!, destinationCount: y.count, importance: qw,
-                                           threads: threads)
+                    try Quantizer.quantize(
+                        type, rows: rows, columns: m.columns, source: x.baseAddress!,
+                        destination: y.baseAddress!, destinationCount: y.count, importance: qw,
+                        threads: threads)
                 }
             }
             if let importance {
@@ -143,7 +150,9 @@ struct QuantizeBenchmark: ParsableCommand {
             let count = data.count / 4 / columns * columns
             guard count > 0 else { throw ValidationError("\(raw) holds fewer than \(columns) floats") }
             let values = data.withUnsafeBytes { p in
-                (0..<count).map { Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+                (0..<count).map {
+                    Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+                }
             }
             return [Matrix(columns: columns, values: values)]
         }
@@ -179,14 +188,16 @@ enum QuantizeBenchSafetensors {
         guard headerLength > 0, 8 + headerLength <= data.count else {
             throw Failure(description: "\(path): header length \(headerLength) exceeds the file")
         }
-        guard let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any]
+        guard
+            let header = try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength)))
+                as? [String: Any]
         else { throw Failure(description: "\(path): header is not a JSON object") }
         var result: [QuantizeBenchmark.Matrix] = []
         var total = 0
         for name in header.keys.sorted() where name != "__metadata__" {
             guard let info = header[name] as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int],
-                  shape.count == 2, offsets.count == 2, ["F32", "BF16", "F16"].contains(dtype)
+                let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int],
+                shape.count == 2, offsets.count == 2, ["F32", "BF16", "F16"].contains(dtype)
             else { continue }
             let count = shape[0] * shape[1]
             let width = dtype == "F32" ? 4 : 2
@@ -194,20 +205,33 @@ enum QuantizeBenchSafetensors {
             guard offsets[1] - offsets[0] == count * width, start + count * width <= data.count else {
                 throw Failure(description: "\(path): tensor \(name) has inconsistent offsets")
             }
-            if total + count * 4 > maxBytes { continue }   // skip what does not fit the budget
+            if total + count * 4 > maxBytes { continue }  // skip what does not fit the budget
             let values: [Float] = data.withUnsafeBytes { p in
                 (0..<count).map { i in
                     switch dtype {
-                    case "F32": Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self)))
-                    case "BF16": Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self))) << 16)
-                    default: Float(Float16(bitPattern: UInt16(littleEndian: p.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self))))
+                    case "F32":
+                        Float(
+                            bitPattern: UInt32(
+                                littleEndian: p.loadUnaligned(fromByteOffset: start + 4 * i, as: UInt32.self)))
+                    case "BF16":
+                        Float(
+                            bitPattern: UInt32(
+                                UInt16(littleEndian: p.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self)))
+                                << 16)
+                    default:
+                        Float(
+                            Float16(
+                                bitPattern: UInt16(
+                                    littleEndian: p.loadUnaligned(fromByteOffset: start + 2 * i, as: UInt16.self))))
                     }
                 }
             }
             result.append(.init(columns: shape[1], values: values))
             total += count * 4
         }
-        guard !result.isEmpty else { throw Failure(description: "\(path): no 2-D F32/BF16/F16 tensor within the size budget") }
+        guard !result.isEmpty else {
+            throw Failure(description: "\(path): no 2-D F32/BF16/F16 tensor within the size budget")
+        }
         return result
     }
 }

@@ -9,7 +9,8 @@ import JSON
 /// (`scripts/bench/template_transformers.py`), after checking that both render the same prompt.
 struct TemplateBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "template", abstract: "Benchmark chat-template rendering against transformers' apply_chat_template.")
+        commandName: "template",
+        abstract: "Benchmark chat-template rendering against transformers' apply_chat_template.")
 
     @Argument(help: "A .jinja template (for example llama.cpp's models/templates/Qwen-Qwen2.5-7B-Instruct.jinja).")
     var template: String
@@ -18,30 +19,30 @@ struct TemplateBenchmark: ParsableCommand {
 
     static let conversation: JSONValue = {
         let text = #"""
-        {"messages": [
-          {"role": "system", "content": "You are a travel assistant. Use the tools when they help."},
-          {"role": "user", "content": "What's the weather in Paris tomorrow, and should I pack an umbrella?"},
-          {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function":
-            {"name": "get_weather", "arguments": {"city": "Paris", "date": "tomorrow", "units": "celsius"}}}]},
-          {"role": "tool", "name": "get_weather", "content": "{\"forecast\": \"rain\", \"high\": 14, \"low\": 9}"},
-          {"role": "assistant", "content": "Rain is expected in Paris tomorrow (9–14 °C): pack an umbrella."},
-          {"role": "user", "content": "Thanks! And in Lyon?"}
-        ],
-        "tools": [
-          {"type": "function", "function": {"name": "get_weather", "description": "Weather forecast for a city.",
-            "parameters": {"type": "object", "properties": {
-              "city": {"type": "string", "description": "City name"},
-              "date": {"type": "string", "description": "today, tomorrow or YYYY-MM-DD"},
-              "units": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
-              "required": ["city"]}}},
-          {"type": "function", "function": {"name": "search_hotels", "description": "Hotels with rooms free.",
-            "parameters": {"type": "object", "properties": {
-              "city": {"type": "string"}, "nights": {"type": "integer", "minimum": 1},
-              "filters": {"type": "object", "properties": {"max_price": {"type": "number"},
-                "amenities": {"type": "array", "items": {"type": "string"}}}}},
-              "required": ["city", "nights"]}}}
-        ]}
-        """#
+            {"messages": [
+              {"role": "system", "content": "You are a travel assistant. Use the tools when they help."},
+              {"role": "user", "content": "What's the weather in Paris tomorrow, and should I pack an umbrella?"},
+              {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function":
+                {"name": "get_weather", "arguments": {"city": "Paris", "date": "tomorrow", "units": "celsius"}}}]},
+              {"role": "tool", "name": "get_weather", "content": "{\"forecast\": \"rain\", \"high\": 14, \"low\": 9}"},
+              {"role": "assistant", "content": "Rain is expected in Paris tomorrow (9–14 °C): pack an umbrella."},
+              {"role": "user", "content": "Thanks! And in Lyon?"}
+            ],
+            "tools": [
+              {"type": "function", "function": {"name": "get_weather", "description": "Weather forecast for a city.",
+                "parameters": {"type": "object", "properties": {
+                  "city": {"type": "string", "description": "City name"},
+                  "date": {"type": "string", "description": "today, tomorrow or YYYY-MM-DD"},
+                  "units": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+                  "required": ["city"]}}},
+              {"type": "function", "function": {"name": "search_hotels", "description": "Hotels with rooms free.",
+                "parameters": {"type": "object", "properties": {
+                  "city": {"type": "string"}, "nights": {"type": "integer", "minimum": 1},
+                  "filters": {"type": "object", "properties": {"max_price": {"type": "number"},
+                    "amenities": {"type": "array", "items": {"type": "string"}}}}},
+                  "required": ["city", "nights"]}}}
+            ]}
+            """#
         return try! JSONParser.parse(Data(text.utf8))
     }()
 
@@ -60,7 +61,10 @@ struct TemplateBenchmark: ParsableCommand {
             batches.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(runs))
         }
         let kiln = batches.min()!
-        print(String(format: "kiln: %.1f µs per render (best of 5 batches of %d; %d bytes)", kiln * 1e6, runs, output.utf8.count))
+        print(
+            String(
+                format: "kiln: %.1f µs per render (best of 5 batches of %d; %d bytes)", kiln * 1e6, runs,
+                output.utf8.count))
         guard let peerPython else { return }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -72,13 +76,16 @@ struct TemplateBenchmark: ParsableCommand {
         let peerRuns = max(1, runs / 10)
         let result = try runChild(peerPython, [script, template, conversationFile.path, String(peerRuns)], in: folder)
         guard result.status == 0, let line = result.stdout.split(separator: "\n").last,
-              let report = try? JSONParser.parse(Data(line.utf8)),
-              let peer = report["seconds_per_render"]?.arrayValue?.compactMap(\.numberValue).min()
+            let report = try? JSONParser.parse(Data(line.utf8)),
+            let peer = report["seconds_per_render"]?.arrayValue?.compactMap(\.numberValue).min()
         else {
             throw ValidationError("the transformers peer failed: \(result.stderr.suffix(500))")
         }
         let same = report["output"]?.stringValue == output
-        print(String(format: "transformers apply_chat_template: %.1f µs per render (best of 5 batches of %d)", peer * 1e6, peerRuns))
+        print(
+            String(
+                format: "transformers apply_chat_template: %.1f µs per render (best of 5 batches of %d)", peer * 1e6,
+                peerRuns))
         print(String(format: "same prompt: %@; kiln is %.1f× faster", same ? "yes" : "NO", peer / kiln))
         if !same { throw ExitCode.failure }
     }
@@ -86,7 +93,9 @@ struct TemplateBenchmark: ParsableCommand {
 
 /// Runs a child process to completion with its output in files (no pipe can fill and block it) and returns
 /// its status and output.
-private func runChild(_ executable: String, _ arguments: [String], in folder: URL) throws
+private func runChild(
+    _ executable: String, _ arguments: [String], in folder: URL
+) throws
     -> (status: Int32, stdout: String, stderr: String)
 {
     let outURL = folder.appendingPathComponent("stdout"), errURL = folder.appendingPathComponent("stderr")

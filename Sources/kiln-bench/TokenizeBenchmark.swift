@@ -6,7 +6,8 @@ import Tokenization
 /// encoded as one string and line by line, optionally beside the `tokenizers` package
 /// (`scripts/bench/bench_tokenizers.py`) run in the same session.
 struct TokenizeBenchmark: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tokenize", abstract: "Benchmark tokenizer encode throughput against the tokenizers package.")
+    static let configuration = CommandConfiguration(
+        commandName: "tokenize", abstract: "Benchmark tokenizer encode throughput against the tokenizers package.")
 
     @Argument(help: "Checkpoint folder with tokenizer.json or tokenizer.model.") var checkpoint: String
     @Argument(help: "Text file (UTF-8).") var text: String
@@ -30,12 +31,20 @@ struct TokenizeBenchmark: ParsableCommand {
             return b
         }
         let whole = best { tokenizer.encode(repeated, addSpecialTokens: false).count }
-        print(String(format: "kiln, one string: %.3f MB in %.4f s = %.2f MB/s (best of runs)", megabytes, whole, megabytes / whole))
+        print(
+            String(
+                format: "kiln, one string: %.3f MB in %.4f s = %.2f MB/s (best of runs)", megabytes, whole,
+                megabytes / whole))
         let lines = repeated.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let perLine = best { lines.reduce(0) { $0 + tokenizer.encode($1, addSpecialTokens: false).count } }
-        print(String(format: "kiln, per line: %.3f MB in %.4f s = %.2f MB/s (best of runs)", megabytes, perLine, megabytes / perLine))
+        print(
+            String(
+                format: "kiln, per line: %.3f MB in %.4f s = %.2f MB/s (best of runs)", megabytes, perLine,
+                megabytes / perLine))
         if let py = peerPython {
-            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/bench/bench_tokenizers.py").standardized.path
+            let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../scripts/bench/bench_tokenizers.py"
+            ).standardized.path
             let p = Process()
             p.executableURL = URL(fileURLWithPath: py)
             p.arguments = [script, checkpoint, text, String(repeatCount), String(runs)]

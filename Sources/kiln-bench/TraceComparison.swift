@@ -7,7 +7,8 @@ import Inference
 /// token-major floats, as written by an eval callback), printing how many values differ and by how much.
 /// A debugging tool for bit-for-bit agreement with llama.cpp's CPU backend.
 struct TraceComparison: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "trace", abstract: "Compare intermediate results with llama.cpp tensor dumps.")
+    static let configuration = CommandConfiguration(
+        commandName: "trace", abstract: "Compare intermediate results with llama.cpp tensor dumps.")
 
     @Argument(help: "GGUF file.") var model: String
     @Option(help: "Token ids: raw little-endian int32.") var tokens: String
@@ -39,7 +40,9 @@ struct TraceComparison: ParsableCommand {
             if differing == 0 {
                 print("\(name): identical (\(values.count) values)")
             } else {
-                print("\(name): \(differing) of \(values.count) differ, max |Δ| \(maxAbs), first at \(first): \(values[first]) vs \(theirs[first])")
+                print(
+                    "\(name): \(differing) of \(values.count) differ, max |Δ| \(maxAbs), first at \(first): \(values[first]) vs \(theirs[first])"
+                )
             }
         }
         _ = try session.evaluate(ids, logitsFrom: 0)

@@ -10,7 +10,9 @@ struct Convert: ParsableCommand {
     @Argument(help: "Checkpoint folder (config.json, *.safetensors, tokenizer files).")
     var checkpoint: String
 
-    @Option(name: [.short, .customLong("output")], help: "Output file (default: the converter's name, in the checkpoint folder).")
+    @Option(
+        name: [.short, .customLong("output")],
+        help: "Output file (default: the converter's name, in the checkpoint folder).")
     var outputFile: String?
 
     @Option(help: "f32, f16, bf16, q8_0 or auto (BF16/F16 from the checkpoint's weights).")
@@ -42,7 +44,9 @@ struct Convert: ParsableCommand {
                     try? JSONOutput.print(CommandEvents.ConvertedTensor(p))
                 } else if !quiet {
                     let shape = p.shape.map(String.init).joined(separator: "×")
-                    print("[\(p.index + 1)/\(p.count)] \(p.tensor.padding(toLength: 32, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 14, withPad: " ", startingAt: 0)) \(p.sourceType) → \(p.outputType)")
+                    print(
+                        "[\(p.index + 1)/\(p.count)] \(p.tensor.padding(toLength: 32, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 14, withPad: " ", startingAt: 0)) \(p.sourceType) → \(p.outputType)"
+                    )
                 }
             }
             // After the output is written, before the summary (the last line stays the `done` event).
@@ -51,7 +55,9 @@ struct Convert: ParsableCommand {
             if json {
                 try JSONOutput.print(CommandEvents.ConversionDone(result, seconds: seconds))
             } else {
-                print("wrote \(result.output.path): \(result.architecture), \(result.outputType.label), \(result.tensorCount) tensors, \(result.fileBytes) bytes in \(String(format: "%.2f", seconds)) s")
+                print(
+                    "wrote \(result.output.path): \(result.architecture), \(result.outputType.label), \(result.tensorCount) tensors, \(result.fileBytes) bytes in \(String(format: "%.2f", seconds)) s"
+                )
             }
         }
     }

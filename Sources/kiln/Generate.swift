@@ -2,11 +2,11 @@ import ArgumentParser
 import ChatTemplates
 import Conversion
 import Foundation
-import Verification
 import GGUF
 import Inference
 import JSON
 import Tokenization
+import Verification
 
 /// Options shared by the commands that run a model.
 struct ModelRunOptions: ParsableArguments {
@@ -23,7 +23,8 @@ struct ModelRunOptions: ParsableArguments {
 struct Generate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Greedy generation from a GGUF file, with tokens per second.",
-        discussion: "--message formats a one-turn conversation with the model's own chat template; --prompt is sent as it is.")
+        discussion:
+            "--message formats a one-turn conversation with the model's own chat template; --prompt is sent as it is.")
 
     @Argument(help: "GGUF file.") var model: String
     @Option(help: "Raw prompt text; special tokens such as <|im_start|> are recognized.") var prompt: String?
@@ -32,7 +33,9 @@ struct Generate: ParsableCommand {
     @OptionGroup var options: ModelRunOptions
 
     func validate() throws {
-        guard (prompt == nil) != (message == nil) else { throw ValidationError("give exactly one of --prompt and --message") }
+        guard (prompt == nil) != (message == nil) else {
+            throw ValidationError("give exactly one of --prompt and --message")
+        }
         if system != nil && message == nil { throw ValidationError("--system needs --message") }
     }
 
@@ -49,11 +52,15 @@ struct Generate: ParsableCommand {
                 chat.reportSpeed(reply)
             } else {
                 let ids = chat.tokenizer.encode(prompt!, addSpecialTokens: true).map(Int32.init)
-                let session = InferenceSession(model: chat.model, contextLength: ids.count + options.maxTokens, threads: options.threads)
-                let result = try Generator.greedy(session: session, prompt: ids, maxTokens: options.maxTokens, stopTokens: chat.stopIDs)
+                let session = InferenceSession(
+                    model: chat.model, contextLength: ids.count + options.maxTokens, threads: options.threads)
+                let result = try Generator.greedy(
+                    session: session, prompt: ids, maxTokens: options.maxTokens, stopTokens: chat.stopIDs)
                 print(chat.tokenizer.decode(result.tokens.map(Int.init), skipSpecialTokens: true))
-                chat.reportSpeed(ChatSession.Reply(text: "", promptTokens: result.promptTokens, evaluatedPromptTokens: result.promptTokens,
-                                                  result: result))
+                chat.reportSpeed(
+                    ChatSession.Reply(
+                        text: "", promptTokens: result.promptTokens, evaluatedPromptTokens: result.promptTokens,
+                        result: result))
             }
         }
     }
@@ -62,7 +69,9 @@ struct Generate: ParsableCommand {
 struct Chat: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Chat with a GGUF model on standard input: one line per user turn, replies streamed as generated.",
-        discussion: "The conversation is formatted with the model's chat template; the key/value cache is kept across turns, so only the new part of the prompt is evaluated. End with an empty input (Ctrl-D).")
+        discussion:
+            "The conversation is formatted with the model's chat template; the key/value cache is kept across turns, so only the new part of the prompt is evaluated. End with an empty input (Ctrl-D)."
+    )
 
     @Argument(help: "GGUF file.") var model: String
     @Option(help: "A system message for the whole conversation.") var system: String?
@@ -95,8 +104,12 @@ struct Chat: ParsableCommand {
 extension ChatSession {
     func reportSpeed(_ reply: Reply) {
         let r = reply.result
-        FileHandle.standardError.write(Data(String(
-            format: "prompt: %d tokens (%d evaluated), %.1f t/s; generated %d tokens, %.1f t/s\n", reply.promptTokens,
-            reply.evaluatedPromptTokens, r.promptTokensPerSecond, r.tokens.count, r.generationTokensPerSecond).utf8))
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "prompt: %d tokens (%d evaluated), %.1f t/s; generated %d tokens, %.1f t/s\n",
+                    reply.promptTokens,
+                    reply.evaluatedPromptTokens, r.promptTokensPerSecond, r.tokens.count, r.generationTokensPerSecond
+                ).utf8))
     }
 }

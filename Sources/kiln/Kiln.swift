@@ -22,6 +22,9 @@ struct Kiln: ParsableCommand {
         commandName: "kiln",
         abstract: "Convert, quantize and verify language models for llama.cpp runtimes.",
         version: "0.1.0",
-        subcommands: [Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self, Generate.self, Chat.self, TemplateCommand.self, Inspect.self]
+        subcommands: [
+            Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self, Generate.self, Chat.self,
+            TemplateCommand.self, Inspect.self
+        ]
     )
 }

@@ -1,5 +1,5 @@
-import ArgumentParser
 import Architectures
+import ArgumentParser
 import Conversion
 import Foundation
 import JSON
@@ -9,7 +9,9 @@ struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quantize",
         abstract: "Quantize a GGUF file or a checkpoint folder with llama-quantize's file types and mixtures.",
-        discussion: "TYPE is one of \(LlamaFileType.acceptedNames.joined(separator: ", ")) (case-insensitive), or a numeric ftype.")
+        discussion:
+            "TYPE is one of \(LlamaFileType.acceptedNames.joined(separator: ", ")) (case-insensitive), or a numeric ftype."
+    )
 
     @Argument(help: "A GGUF file (F32, F16, BF16) or a Hugging Face checkpoint folder (converted in the same pass).")
     var input: String
@@ -18,13 +20,17 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadsOption
     @Option(help: "Importance matrix: llama-imatrix's GGUF or legacy .dat.") var imatrix: String?
-    @Option(parsing: .singleValue, help: "Use importance-matrix entries whose name contains this (repeatable).") var includeWeights: [String] = []
-    @Option(parsing: .singleValue, help: "Ignore importance-matrix entries whose name contains this (repeatable).") var excludeWeights: [String] = []
+    @Option(parsing: .singleValue, help: "Use importance-matrix entries whose name contains this (repeatable).")
+    var includeWeights: [String] = []
+    @Option(parsing: .singleValue, help: "Ignore importance-matrix entries whose name contains this (repeatable).")
+    var excludeWeights: [String] = []
     @Option(help: "Type for output.weight.") var outputTensorType: GGMLType?
     @Option(help: "Type for token_embd.weight.") var tokenEmbeddingType: GGMLType?
-    @Option(parsing: .singleValue, help: "REGEX=TYPE: type for tensors whose name matches (repeatable; first match wins).")
+    @Option(
+        parsing: .singleValue, help: "REGEX=TYPE: type for tensors whose name matches (repeatable; first match wins).")
     var tensorType: [TensorTypeRule] = []
-    @Option(parsing: .singleValue, help: "KEY=TYPE:VALUE metadata override, TYPE int|float|bool|str (repeatable).") var overrideKv: [KVOverride] = []
+    @Option(parsing: .singleValue, help: "KEY=TYPE:VALUE metadata override, TYPE int|float|bool|str (repeatable).")
+    var overrideKv: [KVOverride] = []
     @Flag(help: "Every quantizable tensor gets the default type (no mixture rules).") var pure = false
     @Flag(help: "Keep output.weight unquantized.") var leaveOutputTensor = false
     @Flag(help: "Allow quantized input tensors to be quantized again.") var allowRequantize = false
@@ -36,7 +42,8 @@ struct QuantizeCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             var options = QuantizeOptions(
-                input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output), fileType: type, threads: threads.count)
+                input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output), fileType: type,
+                threads: threads.count)
             options.importanceMatrix = imatrix.map { URL(fileURLWithPath: $0) }
             options.includeWeights = includeWeights
             options.excludeWeights = excludeWeights
@@ -59,19 +66,24 @@ struct QuantizeCommand: ParsableCommand {
                 } else if !quiet {
                     bar.clear()
                     let shape = e.dimensions.map(String.init).joined(separator: "×")
-                    print("[\(i + 1)/\(n)] \(e.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 12, withPad: " ", startingAt: 0)) \(e.from.description.padding(toLength: 5, withPad: " ", startingAt: 0)) → \(e.to.description.padding(toLength: 6, withPad: " ", startingAt: 0)) \(mib(e.bytesBefore)) → \(mib(e.bytesAfter))\(e.fellBack ? " (shape fallback)" : "")")
+                    print(
+                        "[\(i + 1)/\(n)] \(e.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(shape.padding(toLength: 12, withPad: " ", startingAt: 0)) \(e.from.description.padding(toLength: 5, withPad: " ", startingAt: 0)) → \(e.to.description.padding(toLength: 6, withPad: " ", startingAt: 0)) \(mib(e.bytesBefore)) → \(mib(e.bytesAfter))\(e.fellBack ? " (shape fallback)" : "")"
+                    )
                     bar.show(i + 1, n)
                 }
             }
             // After the output is written, before the summary (the last line stays the `done` event).
             try template.report(checked, json: json)
             bar.clear()
-            let done = CommandEvents.QuantizeDone(result, type: type.description, seconds: Date().timeIntervalSince(started))
+            let done = CommandEvents.QuantizeDone(
+                result, type: type.description, seconds: Date().timeIntervalSince(started))
             if json {
                 try JSONOutput.print(done)
             } else {
                 let verb = result.wrote ? "wrote" : "would write"
-                print("\(verb) \(result.output.path): \(type), \(result.entries.count) tensors, \(mib(done.tensorBytesBefore)) → \(mib(done.tensorBytesAfter)) of tensors, \(result.fileBytes) bytes\(result.wrote ? String(format: " in %.2f s", done.seconds) : "")")
+                print(
+                    "\(verb) \(result.output.path): \(type), \(result.entries.count) tensors, \(mib(done.tensorBytesBefore)) → \(mib(done.tensorBytesAfter)) of tensors, \(result.fileBytes) bytes\(result.wrote ? String(format: " in %.2f s", done.seconds) : "")"
+                )
             }
         }
     }
@@ -98,7 +110,7 @@ struct TensorTypeRule: ExpressibleByArgument {
 
     init?(argument: String) {
         guard let eq = argument.lastIndex(of: "="), (try? Regex(String(argument[..<eq]))) != nil,
-              let type = GGMLType(name: String(argument[argument.index(after: eq)...]))
+            let type = GGMLType(name: String(argument[argument.index(after: eq)...]))
         else { return nil }
         pattern = String(argument[..<eq])
         self.type = type
@@ -116,7 +128,10 @@ final class ProgressBar {
     func show(_ done: Int, _ total: Int) {
         guard enabled else { return }
         let width = 40, filled = total > 0 ? width * done / total : width
-        FileHandle.standardError.write(Data("\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total)".utf8))
+        FileHandle.standardError.write(
+            Data(
+                "\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(done)/\(total)"
+                    .utf8))
     }
     func clear() {
         guard enabled else { return }

@@ -6,7 +6,9 @@ import JSON
 
 /// The chat-template check `kiln convert` and one-step `kiln quantize` run on the template they embed.
 struct TemplateCheckOptions: ParsableArguments {
-    @Flag(help: "Fail with status 3, writing nothing, when the embedded chat template has findings (kiln template check).")
+    @Flag(
+        help: "Fail with status 3, writing nothing, when the embedded chat template has findings (kiln template check)."
+    )
     var strictTemplate = false
 
     /// Checks the template a checkpoint folder's conversion embeds (none, or not a folder: nil). With
@@ -34,7 +36,8 @@ struct TemplateCheckOptions: ParsableArguments {
             try JSONOutput.print(TemplateEvent(report: checked.report))
         } else {
             for finding in checked.report.findings {
-                FileHandle.standardError.write(Data("kiln: warning: \(checked.origin): chat template \(finding)\n".utf8))
+                FileHandle.standardError.write(
+                    Data("kiln: warning: \(checked.origin): chat template \(finding)\n".utf8))
             }
         }
     }

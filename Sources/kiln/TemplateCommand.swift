@@ -16,13 +16,16 @@ struct TemplateCommand: ParsableCommand {
             abstract: "Print the prompt a conversation renders to (exactly the prompt, nothing added).")
 
         @Argument(help: "A checkpoint folder, a GGUF file or a .jinja template.") var source: String
-        @Option(help: "JSON file: a list of messages ({\"role\": …, \"content\": …}); - reads standard input.") var messages: String
+        @Option(help: "JSON file: a list of messages ({\"role\": …, \"content\": …}); - reads standard input.")
+        var messages: String
         @Option(help: "JSON file: a list of tool (function) definitions.") var tools: String?
         @Option(help: "JSON file: a list of documents.") var documents: String?
         @Flag(help: "End with the assistant turn's opening (add_generation_prompt).") var addGenerationPrompt = false
         @Flag(help: "Leave the final message open for the model to continue (continue_final_message).")
         var continueFinalMessage = false
-        @Option(name: .customLong("var"), help: "An extra template variable, NAME=JSON (e.g. enable_thinking=false); repeatable.")
+        @Option(
+            name: .customLong("var"),
+            help: "An extra template variable, NAME=JSON (e.g. enable_thinking=false); repeatable.")
         var variables: [TemplateVariable] = []
         @Option(help: "The date strftime_now sees, YYYY-MM-DD (default: now).") var date: TemplateDate?
         @Flag(help: "Print {\"prompt\": …, \"tokens\": [...]} instead of the prompt.") var json = false
@@ -59,7 +62,9 @@ struct TemplateCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Render probe conversations and report what the template supports and what is wrong with it.",
-            discussion: "Exit status: 0 no findings, 3 findings (does not render, unknown special tokens, double BOS, no end-of-turn token), 1 error.")
+            discussion:
+                "Exit status: 0 no findings, 3 findings (does not render, unknown special tokens, double BOS, no end-of-turn token), 1 error."
+        )
 
         @Argument(help: "A checkpoint folder, a GGUF file or a .jinja template.") var source: String
         @Flag(help: "Print the report as JSON.") var json = false
@@ -117,7 +122,8 @@ struct TemplateDate: ExpressibleByArgument {
         components.month = parts[1]
         components.day = parts[2]
         guard (1...12).contains(parts[1]), (1...31).contains(parts[2]),
-              let date = Calendar(identifier: .gregorian).date(from: components) else { return nil }
+            let date = Calendar(identifier: .gregorian).date(from: components)
+        else { return nil }
         self.date = date
     }
 }
@@ -128,7 +134,9 @@ func readList(_ path: String, what: String) throws -> [JSONValue] {
     if path == "-" {
         data = FileHandle.standardInput.readDataToEndOfFile()
     } else {
-        guard let contents = FileManager.default.contents(atPath: path) else { throw ValidationErrorLine("\(path): cannot read the file") }
+        guard let contents = FileManager.default.contents(atPath: path) else {
+            throw ValidationErrorLine("\(path): cannot read the file")
+        }
         data = contents
     }
     let value: JSONValue
@@ -145,7 +153,9 @@ func readList(_ path: String, what: String) throws -> [JSONValue] {
 func readMessages(_ path: String) throws -> [JSONValue] {
     let list = try readList(path, what: "message objects")
     for (i, message) in list.enumerated() {
-        guard message.objectMembers != nil else { throw ValidationErrorLine("\(path): message \(i) is not a JSON object") }
+        guard message.objectMembers != nil else {
+            throw ValidationErrorLine("\(path): message \(i) is not a JSON object")
+        }
         guard message["role"]?.stringValue != nil else {
             throw ValidationErrorLine("\(path): message \(i) has no \"role\" string")
         }
@@ -179,7 +189,9 @@ extension ChatTemplateReport {
             lines.append("promptTemplate:       none — \(promptTemplateProblem ?? "")")
         }
         let problems = findings
-        lines.append(problems.isEmpty ? "findings:             none" : "findings:\n" + problems.map { "  - " + $0 }.joined(separator: "\n"))
+        lines.append(
+            problems.isEmpty
+                ? "findings:             none" : "findings:\n" + problems.map { "  - " + $0 }.joined(separator: "\n"))
         return lines.joined(separator: "\n")
     }
 }

@@ -26,7 +26,9 @@ struct Tokenize: ParsableCommand {
                 input = text
             } else {
                 let url = URL(fileURLWithPath: file!)
-                guard let data = try? Data(contentsOf: url) else { throw ValidationErrorLine("\(url.path): cannot read") }
+                guard let data = try? Data(contentsOf: url) else {
+                    throw ValidationErrorLine("\(url.path): cannot read")
+                }
                 input = String(decoding: data, as: UTF8.self)
             }
             let ids = tokenizer.encode(input, addSpecialTokens: !noSpecial)
@@ -34,7 +36,11 @@ struct Tokenize: ParsableCommand {
                 // Python's `json.dumps` form, the bytes `llama-tokenize --ids` prints.
                 print(JSONValue.array(ids.map { .int($0) }).dumps())
             } else {
-                for id in ids { print("\(String(id).padding(toLength: 7, withPad: " ", startingAt: 0)) \(tokenizer.piece(id).debugDescription)") }
+                for id in ids {
+                    print(
+                        "\(String(id).padding(toLength: 7, withPad: " ", startingAt: 0)) \(tokenizer.piece(id).debugDescription)"
+                    )
+                }
                 FileHandle.standardError.write(Data("\(ids.count) tokens\n".utf8))
             }
         }

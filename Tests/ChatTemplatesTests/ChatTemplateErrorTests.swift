@@ -5,10 +5,13 @@ import Testing
 
 @Suite("Errors and limits")
 struct ChatTemplateErrorTests {
-    func render(_ source: String, _ variables: [(name: String, value: JSONValue)] = [], limits: RenderLimits = RenderLimits())
+    func render(
+        _ source: String, _ variables: [(name: String, value: JSONValue)] = [], limits: RenderLimits = RenderLimits()
+    )
         throws(ChatTemplateError) -> String
     {
-        try ChatTemplate(source, origin: "tmpl.jinja").render(variables: variables, options: RenderOptions(limits: limits))
+        try ChatTemplate(source, origin: "tmpl.jinja").render(
+            variables: variables, options: RenderOptions(limits: limits))
     }
 
     func error(_ source: String, limits: RenderLimits = RenderLimits()) -> ChatTemplateError? {
@@ -31,11 +34,14 @@ struct ChatTemplateErrorTests {
         #expect(!failure.description.contains("\n"))
     }
 
-    @Test("a syntax error says what was expected", arguments: [
-        ("{% if x %}a", "'endif'"), ("{{ x + }}", "expected an expression"), ("{% for x in %}{% endfor %}", "Expected an expression"),
-        ("{{ (a, b }}", "expected ')'"), ("{% if x %}a{% endfor %}", "expected 'elif' or 'else' or 'endif'"),
-        ("{{ {'a' 1} }}", "expected token ':'"),
-    ])
+    @Test(
+        "a syntax error says what was expected",
+        arguments: [
+            ("{% if x %}a", "'endif'"), ("{{ x + }}", "expected an expression"),
+            ("{% for x in %}{% endfor %}", "Expected an expression"),
+            ("{{ (a, b }}", "expected ')'"), ("{% if x %}a{% endfor %}", "expected 'elif' or 'else' or 'endif'"),
+            ("{{ {'a' 1} }}", "expected token ':'")
+        ])
     func syntaxExpectation(_ source: String, _ wanted: String) throws {
         let failure = try #require(error(source))
         #expect(failure.kind == .syntax)
@@ -62,10 +68,13 @@ struct ChatTemplateErrorTests {
         #expect(failure.line == 1)
     }
 
-    @Test("mutating methods are refused by the sandbox", arguments: [
-        "{% set xs = [] %}{{ xs.append(1) }}", "{% set xs = [1] %}{% set _ = xs.pop() %}", "{{ {'a': 1}.update({}) }}",
-        "{{ {'a': 1}.clear() }}", "{{ [2, 1].sort() }}",
-    ])
+    @Test(
+        "mutating methods are refused by the sandbox",
+        arguments: [
+            "{% set xs = [] %}{{ xs.append(1) }}", "{% set xs = [1] %}{% set _ = xs.pop() %}",
+            "{{ {'a': 1}.update({}) }}",
+            "{{ {'a': 1}.clear() }}", "{{ [2, 1].sort() }}"
+        ])
     func mutationRefused(_ source: String) throws {
         let failure = try #require(error(source))
         #expect(failure.kind == .security)
@@ -78,15 +87,17 @@ struct ChatTemplateErrorTests {
         #expect(error("{% set ns = namespace() %}{% set ns._x = 1 %}")?.kind == .security)
     }
 
-    @Test("runaway templates stop quickly with a limit error", arguments: [
-        "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
-        "{{ range(1000000) | length }}",
-        "{{ 'a' * 10**9 }}",
-        "{{ ['a'] * 10**9 }}",
-        "{% set ns = namespace(s='ab') %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
-        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-        "{{ 2 ** 100 }}",
-    ])
+    @Test(
+        "runaway templates stop quickly with a limit error",
+        arguments: [
+            "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+            "{{ range(1000000) | length }}",
+            "{{ 'a' * 10**9 }}",
+            "{{ ['a'] * 10**9 }}",
+            "{% set ns = namespace(s='ab') %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}",
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "{{ 2 ** 100 }}"
+        ])
     func limits(_ source: String) throws {
         let start = Date()
         let failure = try #require(error(source))
@@ -96,7 +107,8 @@ struct ChatTemplateErrorTests {
 
     @Test("output size is bounded")
     func outputLimit() throws {
-        let failure = try #require(error("{% for i in range(1000) %}xxxxxxxxxx{% endfor %}", limits: RenderLimits(maxOutputBytes: 5000)))
+        let failure = try #require(
+            error("{% for i in range(1000) %}xxxxxxxxxx{% endfor %}", limits: RenderLimits(maxOutputBytes: 5000)))
         #expect(failure.kind == .limit)
     }
 
@@ -110,12 +122,14 @@ struct ChatTemplateErrorTests {
         #expect(throws: ChatTemplateError.self) { try ChatTemplate("{{ \(lists) }}") }
     }
 
-    @Test("malformed templates never crash", arguments: [
-        "{{", "{%", "{#", "{{ }}", "{% %}", "{{ a.}}", "{{ a[ }}", "{{ 'unterminated }}", "{% for %}", "{% set %}",
-        "{% macro %}", "{{ a | }}", "{{ a is }}", "{% if %}{% endif %}", "{% endif %}", "{{ (1, }}", "{{ {1: } }}",
-        "{% raw %}never closed", "{{ 1 +* 2 }}", "{{ a ] }}", "{% for x in y %}{% else %}{% else %}{% endfor %}",
-        "{% set x = 1 %}{% set x.y.z = 2 %}", "{{ '\\x' }}", "{{ 99999999999999999999999 }}",
-    ])
+    @Test(
+        "malformed templates never crash",
+        arguments: [
+            "{{", "{%", "{#", "{{ }}", "{% %}", "{{ a.}}", "{{ a[ }}", "{{ 'unterminated }}", "{% for %}", "{% set %}",
+            "{% macro %}", "{{ a | }}", "{{ a is }}", "{% if %}{% endif %}", "{% endif %}", "{{ (1, }}", "{{ {1: } }}",
+            "{% raw %}never closed", "{{ 1 +* 2 }}", "{{ a ] }}", "{% for x in y %}{% else %}{% else %}{% endfor %}",
+            "{% set x = 1 %}{% set x.y.z = 2 %}", "{{ '\\x' }}", "{{ 99999999999999999999999 }}"
+        ])
     func malformed(_ source: String) {
         _ = error(source)
     }
@@ -128,17 +142,25 @@ struct ChatTemplateApplyTests {
         let template = try ChatTemplate("{{ messages | tojson }}")
         let messages: [JSONValue] = [
             .object([("role", .string("user")), ("content", .string("Hi")), ("name", .null)]),
-            .object([("role", .string("assistant")), ("reasoning", .string("R")), ("content", .string("A")), ("tool_calls", .null)]),
-            .object([("role", .string("assistant")), ("content", .string("B")), ("thinking", .string("T")), ("reasoning_content", .string("X"))]),
+            .object([
+                ("role", .string("assistant")), ("reasoning", .string("R")), ("content", .string("A")),
+                ("tool_calls", .null)
+            ]),
+            .object([
+                ("role", .string("assistant")), ("content", .string("B")), ("thinking", .string("T")),
+                ("reasoning_content", .string("X"))
+            ])
         ]
         // Python: the spec §2 preprocessing, then env.from_string("{{ messages|tojson }}").render(messages=...)
-        let expected = #"[{"role": "user", "content": "Hi"}, {"thinking": "R", "role": "assistant", "reasoning": "R", "content": "A", "reasoning_content": "R"}, {"role": "assistant", "content": "B", "thinking": "T", "reasoning_content": "X"}]"#
+        let expected =
+            #"[{"role": "user", "content": "Hi"}, {"thinking": "R", "role": "assistant", "reasoning": "R", "content": "A", "reasoning_content": "R"}, {"role": "assistant", "content": "B", "thinking": "T", "reasoning_content": "X"}]"#
         #expect(try template.apply(ChatRequest(messages: messages)) == expected)
     }
 
     @Test("tools and documents are none when absent; special tokens come before extra variables")
     func variables() throws {
-        let template = try ChatTemplate("{{ tools is none }}{{ documents is none }}{{ add_generation_prompt }}{{ bos_token }}{{ enable_thinking }}")
+        let template = try ChatTemplate(
+            "{{ tools is none }}{{ documents is none }}{{ add_generation_prompt }}{{ bos_token }}{{ enable_thinking }}")
         var request = ChatRequest(messages: [.object([("role", .string("user")), ("content", .string("x"))])])
         request.specialTokens = [("bos_token", "<s>")]
         request.variables = [("bos_token", .string("<override>")), ("enable_thinking", .bool(false))]
@@ -154,7 +176,9 @@ struct ChatTemplateApplyTests {
             try template.apply(ChatRequest(messages: [user], addGenerationPrompt: true, continueFinalMessage: true))
         }
         // The template never reads `content`, so the prefill cannot work.
-        #expect(throws: ChatTemplateError.self) { try template.apply(ChatRequest(messages: [user], continueFinalMessage: true)) }
+        #expect(throws: ChatTemplateError.self) {
+            try template.apply(ChatRequest(messages: [user], continueFinalMessage: true))
+        }
     }
 
     @Test("continue_final_message leaves the final message open")
@@ -164,13 +188,14 @@ struct ChatTemplateApplyTests {
         let request = ChatRequest(
             messages: [
                 .object([("role", .string("user")), ("content", .string("Hi"))]),
-                .object([("role", .string("assistant")), ("content", .string("Hello"))]),
+                .object([("role", .string("assistant")), ("content", .string("Hello"))])
             ], continueFinalMessage: true)
         #expect(try template.apply(request) == "<user>Hi</user>\n<assistant>Hello")
         // With trimming the marker loses its space: the output is cut and right-stripped.
         let trimming = try ChatTemplate("{% for m in messages %}[{{ m.content | trim }}]{% endfor %}")
-        let spaced = ChatRequest(messages: [.object([("role", .string("assistant")), ("content", .string("Hello "))])],
-                                 continueFinalMessage: true)
+        let spaced = ChatRequest(
+            messages: [.object([("role", .string("assistant")), ("content", .string("Hello "))])],
+            continueFinalMessage: true)
         #expect(try trimming.apply(spaced) == "[Hello")
     }
 
@@ -185,7 +210,8 @@ struct ChatTemplateApplyTests {
 
     @Test("referenced variables leave out locals and globals")
     func referencedVariables() throws {
-        let template = try ChatTemplate("""
+        let template = try ChatTemplate(
+            """
             {% set ns = namespace(x=1) %}{% for m in messages %}{{ m.content }}{{ loop.index }}{% endfor %}
             {% if tools %}{{ tools | tojson }}{% endif %}{% if enable_thinking is defined %}{{ raise_exception('x') }}{% endif %}
             {% macro f(a) %}{{ a }}{% endmacro %}{{ f(bos_token) }}{{ range(2) | list }}

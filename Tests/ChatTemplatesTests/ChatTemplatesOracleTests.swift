@@ -16,7 +16,8 @@ import Testing
 @Suite("Chat templates against transformers", .tags(.oracle), .fullTier)
 struct ChatTemplatesOracleTests {
     static let repositoryRoot = TestEnvironment.repositoryRoot
-    static let corpusURL = repositoryRoot
+    static let corpusURL =
+        repositoryRoot
         .appendingPathComponent("Tests/ChatTemplatesTests/Resources/conversations.json")
     static let oracleScript = repositoryRoot.appendingPathComponent("scripts/oracle/chat_templates.py")
 
@@ -25,8 +26,10 @@ struct ChatTemplatesOracleTests {
     /// Special tokens of a bare `.jinja` file, as the oracle uses them.
     static let defaultSpecialTokens: [(name: String, value: String)] = [("bos_token", "<s>"), ("eos_token", "</s>")]
     /// The named special tokens transformers passes to a template, in its order.
-    static let specialTokenNames = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
-                                    "mask_token"]
+    static let specialTokenNames = [
+        "bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token",
+        "mask_token"
+    ]
 
     @Test("Every template renders every conversation as transformers does")
     func matchesTransformers() throws {
@@ -40,7 +43,8 @@ struct ChatTemplatesOracleTests {
         defer { try? FileManager.default.removeItem(at: results) }
         let oracleStarted = ContinuousClock.now
         let oracle = try run(
-            python, [Self.oracleScript.path, "--corpus", Self.corpusURL.path, "--out", results.path] + sources.map(\.url.path),
+            python,
+            [Self.oracleScript.path, "--corpus", Self.corpusURL.path, "--out", results.path] + sources.map(\.url.path),
             environment: ["HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"])
         let oracleTime = ContinuousClock.now - oracleStarted
         guard oracle.status == 0 else {
@@ -50,8 +54,11 @@ struct ChatTemplatesOracleTests {
 
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = .current
-        let now = try #require(calendar.date(from: DateComponents(year: 2025, month: 3, day: 7,
-                                                                   hour: 9, minute: 5, second: 3)))
+        let now = try #require(
+            calendar.date(
+                from: DateComponents(
+                    year: 2025, month: 3, day: 7,
+                    hour: 9, minute: 5, second: 3)))
         let options = RenderOptions(now: now, timeZone: .current)
 
         var compared = 0, differing = 0, failingTemplates = 0
@@ -79,14 +86,16 @@ struct ChatTemplatesOracleTests {
             if !problems.isEmpty {
                 differing += problems.count
                 failingTemplates += 1
-                Issue.record("""
+                Issue.record(
+                    """
                     \(source.name): \(problems.count) of \(conversations.count) conversations differ from transformers
                     \(problems.joined(separator: "\n"))
                     """)
             }
         }
         #expect(compared == sources.count * conversations.count)
-        print("""
+        print(
+            """
             Chat templates against transformers: \(sources.count) templates × \(conversations.count) conversations = \
             \(compared) pairs compared, \(compared - differing) match, \(differing) differ in \(failingTemplates) \
             templates (oracle \(Self.seconds(oracleTime)), total \(Self.seconds(ContinuousClock.now - started))); \
@@ -110,8 +119,10 @@ struct ChatTemplatesOracleTests {
 
         /// Kiln's rendering of one conversation: the output, or the error it threw.
         /// `cache` keeps each compiled template (or its compile error) under its source text.
-        func render(_ conversation: Conversation, options: RenderOptions,
-                    cache: inout [String: Result<ChatTemplate, ChatTemplateError>])
+        func render(
+            _ conversation: Conversation, options: RenderOptions,
+            cache: inout [String: Result<ChatTemplate, ChatTemplateError>]
+        )
             -> Result<String, ChatTemplateError>
         {
             let selected: (key: String, source: String)
@@ -151,13 +162,16 @@ struct ChatTemplatesOracleTests {
         do {
             let folder = try TestEnvironment.llamaCpp.appendingPathComponent("models/templates")
             let files = jinjaFiles(in: folder)
-            #expect(files.count >= llamaTemplateCount,
-                    "\(folder.path) holds \(files.count) templates, expected \(llamaTemplateCount)")
+            #expect(
+                files.count >= llamaTemplateCount,
+                "\(folder.path) holds \(files.count) templates, expected \(llamaTemplateCount)")
             for file in files {
                 let url = folder.appendingPathComponent(file)
-                sources.append(TemplateSource(name: String(file.dropLast(".jinja".count)), url: url,
-                                              templates: .single(try String(contentsOf: url, encoding: .utf8)),
-                                              specialTokens: defaultSpecialTokens))
+                sources.append(
+                    TemplateSource(
+                        name: String(file.dropLast(".jinja".count)), url: url,
+                        templates: .single(try String(contentsOf: url, encoding: .utf8)),
+                        specialTokens: defaultSpecialTokens))
             }
         }
         let fixtures = repositoryRoot.appendingPathComponent("fixtures")
@@ -212,20 +226,23 @@ struct ChatTemplatesOracleTests {
         } else if case .string(let text) = config["chat_template"] {
             templates = .single(text)
         } else if case .array(let entries) = config["chat_template"] {
-            templates = .named(entries.compactMap { entry in
-                guard let name = entry["name"]?.stringValue, let text = entry["template"]?.stringValue else {
-                    return nil
-                }
-                return (name, text)
-            })
+            templates = .named(
+                entries.compactMap { entry in
+                    guard let name = entry["name"]?.stringValue, let text = entry["template"]?.stringValue else {
+                        return nil
+                    }
+                    return (name, text)
+                })
         } else if let legacy = try? Data(contentsOf: folder.appendingPathComponent("chat_template.json")),
-                  let text = (try? JSONParser.parse(legacy))?["chat_template"]?.stringValue {
+            let text = (try? JSONParser.parse(legacy))?["chat_template"]?.stringValue
+        {
             templates = .single(text)
         } else {
             return nil
         }
-        return TemplateSource(name: folder.lastPathComponent, url: folder, templates: templates,
-                              specialTokens: specialTokens)
+        return TemplateSource(
+            name: folder.lastPathComponent, url: folder, templates: templates,
+            specialTokens: specialTokens)
     }
 
     // MARK: - Corpus and results
@@ -282,7 +299,9 @@ struct ChatTemplatesOracleTests {
     // MARK: - Comparison
 
     /// nil when Kiln agrees with transformers, else one line saying how it differs.
-    static func difference(expected: Result<String, OracleError>, actual: Result<String, ChatTemplateError>)
+    static func difference(
+        expected: Result<String, OracleError>, actual: Result<String, ChatTemplateError>
+    )
         -> String?
     {
         switch (expected, actual) {
@@ -333,7 +352,8 @@ struct ChatTemplatesOracleTests {
             case "\t": out += "\\t"
             case "\"": out += "\\\""
             case "\\": out += "\\\\"
-            case _ where scalar.value < 0x20 || (0x7F...0xA0).contains(scalar.value)
+            case _
+            where scalar.value < 0x20 || (0x7F...0xA0).contains(scalar.value)
                 || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0xFEFF:
                 out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
             default: out.unicodeScalars.append(scalar)

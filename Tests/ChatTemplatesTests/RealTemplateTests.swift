@@ -42,14 +42,16 @@ struct RealTemplateTests {
         // environment): three tool-use templates loop over `tools` (none), firefunction reads `functions`.
         let failingInJinja: Set<String> = [
             "CohereForAI-c4ai-command-r-plus-tool_use.jinja", "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja",
-            "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja", "fireworks-ai-llama-3-firefunction-v2.jinja",
+            "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja", "fireworks-ai-llama-3-firefunction-v2.jinja"
         ]
         var failures: Set<String> = []
         for file in files {
             let source = try String(contentsOf: file, encoding: .utf8)
             let template = try ChatTemplate(source, origin: file.lastPathComponent)
-            var request = ChatRequest(messages: [Self.message("user", "Hello!"), Self.message("assistant", "Hi there."),
-                                                 Self.message("user", "How are you?")])
+            var request = ChatRequest(messages: [
+                Self.message("user", "Hello!"), Self.message("assistant", "Hi there."),
+                Self.message("user", "How are you?")
+            ])
             request.addGenerationPrompt = true
             request.specialTokens = [("bos_token", "<s>"), ("eos_token", "</s>")]
             do {
@@ -73,9 +75,16 @@ struct RealTemplateTests {
         var request = ChatRequest(messages: [Self.message("user", "Hi")], addGenerationPrompt: true)
         // python3: jinja2 env of spec §6, .render(messages=[{"role": "user", "content": "Hi"}], tools=None,
         // documents=None, add_generation_prompt=True)
-        #expect(try template.apply(request) == "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
-        request = ChatRequest(messages: [Self.message("user", "Hi"), Self.message("assistant", "Hello")], continueFinalMessage: true)
+        #expect(
+            try template.apply(request)
+                == "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+        )
+        request = ChatRequest(
+            messages: [Self.message("user", "Hi"), Self.message("assistant", "Hello")], continueFinalMessage: true)
         // Same, with "CONTINUE_FINAL_MESSAGE_TAG " appended to "Hello" and the output cut at the marker.
-        #expect(try template.apply(request) == "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello")
+        #expect(
+            try template.apply(request)
+                == "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\nHello"
+        )
     }
 }

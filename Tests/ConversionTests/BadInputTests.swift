@@ -18,10 +18,13 @@ struct BadInputTests {
 
     /// Runs `kiln convert` and checks the refusal; returns stderr.
     @discardableResult
-    func expectRefusal(_ checkpoint: URL, output: URL? = nil, extra: [String] = [], mentions: [String],
-                       sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    func expectRefusal(
+        _ checkpoint: URL, output: URL? = nil, extra: [String] = [], mentions: [String],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> String {
         let out = output ?? checkpoint.deletingLastPathComponent().appendingPathComponent("out.gguf")
-        let before = Set((try? FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path)) ?? [])
+        let before = Set(
+            (try? FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path)) ?? [])
         let r = try run(TestEnvironment.kiln.path, ["convert", checkpoint.path, "-o", out.path] + extra)
         #expect(r.status != 0, "exit status", sourceLocation: sourceLocation)
         let lines = r.stderr.split(separator: "\n")
@@ -30,8 +33,11 @@ struct BadInputTests {
         for m in mentions {
             #expect(r.stderr.contains(m), "stderr should mention \(m): \(r.stderr)", sourceLocation: sourceLocation)
         }
-        let after = Set((try? FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path)) ?? [])
-        #expect(after.subtracting(before).isEmpty, "left behind: \(after.subtracting(before))", sourceLocation: sourceLocation)
+        let after = Set(
+            (try? FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path)) ?? [])
+        #expect(
+            after.subtracting(before).isEmpty, "left behind: \(after.subtracting(before))",
+            sourceLocation: sourceLocation)
         return r.stderr
     }
 
@@ -40,7 +46,9 @@ struct BadInputTests {
         var tensors: [SafetensorsWriter.Tensor] = []
         do {
             let file = try SafetensorsFile(url: url)
-            tensors = file.tensors.map { .init(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: Array(file.data(for: $0))) }
+            tensors = file.tensors.map {
+                .init(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: Array(file.data(for: $0)))
+            }
         }
         change(&tensors)
         try SafetensorsWriter.write(tensors, to: url)
@@ -84,7 +92,8 @@ struct BadInputTests {
     @Test func missingShard() throws {
         let (folder, dir) = try copyOfFixture("tiny-llama-sharded")
         _ = folder
-        let shards = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("model-0000") }.sorted()
+        let shards = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix("model-0000") }
+            .sorted()
         try FileManager.default.removeItem(at: dir.appendingPathComponent(shards.last!))
         try expectRefusal(dir, mentions: ["model.safetensors.index.json", shards.last!])
     }
@@ -131,36 +140,43 @@ struct BadInputTests {
         let (folder, dir) = try copyOfFixture()
         let notAFolder = folder.file("plain-file")
         try Data().write(to: notAFolder)
-        let r = try run(TestEnvironment.kiln.path, ["convert", dir.path, "-o", notAFolder.appendingPathComponent("x.gguf").path])
+        let r = try run(
+            TestEnvironment.kiln.path, ["convert", dir.path, "-o", notAFolder.appendingPathComponent("x.gguf").path])
         #expect(r.status != 0)
         #expect(r.stderr.hasPrefix("kiln: error: ") && r.stderr.contains("x.gguf"), "\(r.stderr)")
     }
 
-    @Test func f16OverflowNamesTheTensor() throws {
-        let (folder, dir) = try copyOfFixture()
-        _ = folder
+    /// Rewrites the first BF16 matrix's first bytes and returns its name.
+    func corruptFirstMatrix(_ dir: URL, _ edit: (inout [UInt8]) -> Void) throws -> String {
         var name = ""
         try rewriteWeights(dir) { t in
             let i = t.firstIndex { $0.shape.count == 2 && $0.dtype == .bf16 }!
             name = t[i].name
-            let big = HalfPrecision.bf16Bits(70000)
-            t[i].bytes[0] = UInt8(big & 0xff)
-            t[i].bytes[1] = UInt8(big >> 8)
+            edit(&t[i].bytes)
+        }
+        return name
+    }
+
+    @Test func f16OverflowNamesTheTensor() throws {
+        let (folder, dir) = try copyOfFixture()
+        let big = HalfPrecision.bf16Bits(70000)
+        let name = try corruptFirstMatrix(dir) { bytes in
+            bytes[0] = UInt8(big & 0xff)
+            bytes[1] = UInt8(big >> 8)
         }
         try expectRefusal(dir, extra: ["--outtype", "f16"], mentions: [name, "bf16"])
-        let ok = try run(TestEnvironment.kiln.path, ["convert", dir.path, "-o", folder.file("ok.gguf").path, "--outtype", "bf16", "--quiet"])
+        let ok = try run(
+            TestEnvironment.kiln.path,
+            ["convert", dir.path, "-o", folder.file("ok.gguf").path, "--outtype", "bf16", "--quiet"])
         #expect(ok.status == 0, "\(ok.stderr)")
     }
 
     @Test func nanWeightNamesTheTensor() throws {
         let (folder, dir) = try copyOfFixture()
         _ = folder
-        var name = ""
-        try rewriteWeights(dir) { t in
-            let i = t.firstIndex { $0.shape.count == 2 && $0.dtype == .bf16 }!
-            name = t[i].name
-            t[i].bytes[2] = 0xC0
-            t[i].bytes[3] = 0x7F
+        let name = try corruptFirstMatrix(dir) { bytes in
+            bytes[2] = 0xC0
+            bytes[3] = 0x7F
         }
         try expectRefusal(dir, mentions: [name, "nan"])
     }

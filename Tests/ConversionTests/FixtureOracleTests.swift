@@ -15,7 +15,8 @@ struct FixtureOracleTests {
 
     static let fixtures: [Fixture] = {
         let url = TestEnvironment.fixtures.appendingPathComponent("fixtures.json")
-        guard let data = try? Data(contentsOf: url), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+        guard let data = try? Data(contentsOf: url),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let list = object["fixtures"] as? [[String: Any]]
         else {
             return []
@@ -34,8 +35,9 @@ struct FixtureOracleTests {
         let folder = TemporaryFolder()
         let ours = folder.file("kiln.gguf")
         let checkpoint = TestEnvironment.fixtures.appendingPathComponent(fixture.name)
-        _ = try Converter.convert(ConversionOptions(
-            checkpoint: checkpoint, output: ours, outputType: OutputType(rawValue: outtype)!, threads: 2))
+        _ = try Converter.convert(
+            ConversionOptions(
+                checkpoint: checkpoint, output: ours, outputType: OutputType(rawValue: outtype)!, threads: 2))
         let golden = TestEnvironment.fixtures.appendingPathComponent("oracle/\(fixture.name)/\(outtype).json")
         try expectSameAsGolden(ours, golden: golden, "\(fixture.name) \(outtype)")
     }
@@ -50,15 +52,19 @@ struct FixtureOracleTests {
         let llamaCpp = try TestEnvironment.llamaCpp
         let folder = TemporaryFolder()
         let checkpoint = TestEnvironment.fixtures.appendingPathComponent(fixture.name)
-        var args = [TestEnvironment.oracleScripts.appendingPathComponent("convert.py").path, "--llama-cpp", llamaCpp.path,
-            checkpoint.path, "--outfile", folder.file("llama.cpp-{outtype}.gguf").path, "--outtype", Self.outtypes.joined(separator: ",")]
+        var args = [
+            TestEnvironment.oracleScripts.appendingPathComponent("convert.py").path, "--llama-cpp", llamaCpp.path,
+            checkpoint.path, "--outfile", folder.file("llama.cpp-{outtype}.gguf").path, "--outtype",
+            Self.outtypes.joined(separator: ",")
+        ]
         if let pre = fixture.pre { args += ["--pre", pre] }
         let oracle = try run(oraclePython, args)
         try #require(oracle.status == 0, "oracle failed: \(oracle.stderr.suffix(2000))")
         for outtype in Self.outtypes {
             let ours = folder.file("kiln-\(outtype).gguf")
-            _ = try Converter.convert(ConversionOptions(
-                checkpoint: checkpoint, output: ours, outputType: OutputType(rawValue: outtype)!, threads: 2))
+            _ = try Converter.convert(
+                ConversionOptions(
+                    checkpoint: checkpoint, output: ours, outputType: OutputType(rawValue: outtype)!, threads: 2))
             try expectSameFiles(ours, folder.file("llama.cpp-\(outtype).gguf"), "\(fixture.name) \(outtype)")
         }
     }

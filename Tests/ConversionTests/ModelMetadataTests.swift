@@ -1,7 +1,8 @@
 import Foundation
+import GGUF
 import KilnTestSupport
 import Testing
-import GGUF
+
 @testable import Conversion
 
 /// Expected values come from the real gguf-py: see Resources/metadata/make_expected.py.
@@ -31,10 +32,11 @@ private func int64(_ v: Any?) -> Int64 { (v as? NSNumber)?.int64Value ?? 0 }
 private let allCases: [MetadataCase] = {
     let root = loadJSONFile("cases.json")
     return (root["cases"] as! [[String: Any]]).map { c in
-        MetadataCase(id: c["id"] as! String, dir: c["dir"] as! String, files: c["files"] as? [String: String] ?? [:],
-                     override: c["override"] as? String, modelName: c["model_name"] as? String,
-                     total: int64(c["total_params"]), shared: int64(c["shared_params"]),
-                     expert: int64(c["expert_params"]), expertCount: int64(c["expert_count"]))
+        MetadataCase(
+            id: c["id"] as! String, dir: c["dir"] as! String, files: c["files"] as? [String: String] ?? [:],
+            override: c["override"] as? String, modelName: c["model_name"] as? String,
+            total: int64(c["total_params"]), shared: int64(c["shared_params"]),
+            expert: int64(c["expert_params"]), expertCount: int64(c["expert_count"]))
     }
 }()
 
@@ -88,8 +90,9 @@ struct ModelMetadataOracleTests {
         defer { try? FileManager.default.removeItem(at: root) }
         // Pass a relative-style URL whose last component is the folder name, like the CLI would.
         let result = Result {
-            try ModelMetadata.load(directory: dir, overrideFile: override, modelName: c.modelName, totalParameters: c.total,
-                                   sharedParameters: c.shared, expertParameters: c.expert, expertCount: c.expertCount)
+            try ModelMetadata.load(
+                directory: dir, overrideFile: override, modelName: c.modelName, totalParameters: c.total,
+                sharedParameters: c.shared, expertParameters: c.expert, expertCount: c.expertCount)
         }
         if let err = exp["error"] as? String {
             #expect(throws: ModelMetadataError.self, "gguf-py fails with \(err)") { try result.get() }
@@ -118,8 +121,9 @@ struct ModelMetadataOracleTests {
         let rows = expected["size_labels"] as! [[Any]]
         #expect(rows.count > 30)
         for r in rows {
-            let label = ModelMetadata.sizeLabel(totalParameters: int64(r[0]), sharedParameters: int64(r[1]),
-                                                expertParameters: int64(r[2]), expertCount: int64(r[3]))
+            let label = ModelMetadata.sizeLabel(
+                totalParameters: int64(r[0]), sharedParameters: int64(r[1]),
+                expertParameters: int64(r[2]), expertCount: int64(r[3]))
             #expect(label == r[4] as! String, "\(r[0]) \(r[1]) \(r[2]) \(r[3])")
         }
     }
@@ -128,7 +132,9 @@ struct ModelMetadataOracleTests {
 @Suite("ModelMetadata examples")
 struct ModelMetadataExampleTests {
     private func folder(_ name: String, files: [String: String] = [:]) throws -> (URL, URL) {
-        let c = MetadataCase(id: name, dir: name, files: files, override: nil, modelName: nil, total: 0, shared: 0, expert: 0, expertCount: 0)
+        let c = MetadataCase(
+            id: name, dir: name, files: files, override: nil, modelName: nil, total: 0, shared: 0, expert: 0,
+            expertCount: 0)
         let f = try makeFolder(c)
         return (f.root, f.dir)
     }
@@ -172,7 +178,8 @@ struct ModelMetadataExampleTests {
     @Test func missingOverrideFileIsIgnored() throws {
         let (root, dir) = try folder("m-7b")
         defer { try? FileManager.default.removeItem(at: root) }
-        let m = try ModelMetadata.load(directory: dir, overrideFile: root.appendingPathComponent("nope.json"), totalParameters: 0)
+        let m = try ModelMetadata.load(
+            directory: dir, overrideFile: root.appendingPathComponent("nope.json"), totalParameters: 0)
         #expect(m.name == "M 7b")
         #expect(m.sizeLabel == "7B")
     }

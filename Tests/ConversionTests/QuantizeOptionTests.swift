@@ -1,14 +1,16 @@
 import Architectures
 import Conversion
 import Foundation
-import KilnTestSupport
 import GGUF
+import KilnTestSupport
 import Quantization
 import Testing
 
 /// A small Llama-shaped F32 GGUF with 256-wide rows (so real K-quants are chosen), GQA 4 and untied or
 /// tied embeddings, written with Kiln's own writer from a fixed-seed generator.
-func makeLlamaGGUF(_ url: URL, layers: Int = 8, tied: Bool = false, embd: Int = 256, ff: Int = 512, vocab: Int = 64) throws {
+func makeLlamaGGUF(
+    _ url: URL, layers: Int = 8, tied: Bool = false, embd: Int = 256, ff: Int = 512, vocab: Int = 64
+) throws {
     var kv = GGUFMetadata()
     kv.set("general.architecture", .string("llama"))
     kv.set("general.type", .string("model"))
@@ -32,7 +34,7 @@ func makeLlamaGGUF(_ url: URL, layers: Int = 8, tied: Bool = false, embd: Int = 
             GGUFTensorInfo(name: "blk.\(i).ffn_norm.weight", dimensions: [embd], type: .f32),
             GGUFTensorInfo(name: "blk.\(i).ffn_gate.weight", dimensions: [embd, ff], type: .f32),
             GGUFTensorInfo(name: "blk.\(i).ffn_up.weight", dimensions: [embd, ff], type: .f32),
-            GGUFTensorInfo(name: "blk.\(i).ffn_down.weight", dimensions: [ff, embd], type: .f32),
+            GGUFTensorInfo(name: "blk.\(i).ffn_down.weight", dimensions: [ff, embd], type: .f32)
         ]
     }
     let w = try GGUFWriter(destination: url, metadata: kv, tensors: tensors, overwrite: true)
@@ -50,8 +52,12 @@ func makeLlamaGGUF(_ url: URL, layers: Int = 8, tied: Bool = false, embd: Int = 
 
 @Suite("kiln quantize options and refusals")
 struct QuantizeOptionTests {
-    func plan(_ input: URL, _ type: LlamaFileType, _ configure: (inout QuantizeOptions) -> Void = { _ in }) throws -> [String: GGMLType] {
-        var o = QuantizeOptions(input: input, output: input.deletingLastPathComponent().appendingPathComponent("unused.gguf"), fileType: type)
+    func plan(
+        _ input: URL, _ type: LlamaFileType, _ configure: (inout QuantizeOptions) -> Void = { _ in }
+    ) throws -> [String: GGMLType] {
+        var o = QuantizeOptions(
+            input: input, output: input.deletingLastPathComponent().appendingPathComponent("unused.gguf"),
+            fileType: type)
         o.dryRun = true
         configure(&o)
         return Dictionary(uniqueKeysWithValues: try Quantize.run(o).entries.map { ($0.name, $0.to) })
@@ -84,10 +90,14 @@ struct QuantizeOptionTests {
         let input = folder.file("in.gguf")
         try makeLlamaGGUF(input)
         #expect(try plan(input, .q4_K_M) { $0.overrides.pure = true }["blk.0.attn_v.weight"] == .q4_K)
-        let typed = try plan(input, .q4_K_M) { $0.overrides.tensorTypes = [("attn_v", .q8_0), ("ffn_.*\\.weight", .q5_K)] }
+        let typed = try plan(input, .q4_K_M) {
+            $0.overrides.tensorTypes = [("attn_v", .q8_0), ("ffn_.*\\.weight", .q5_K)]
+        }
         #expect(typed["blk.3.attn_v.weight"] == .q8_0)
         #expect(typed["blk.3.ffn_up.weight"] == .q5_K)
-        let out = try plan(input, .q4_K_M) { $0.overrides.outputTensorType = .q8_0; $0.overrides.tokenEmbeddingType = .q4_0 }
+        let out = try plan(input, .q4_K_M) {
+            $0.overrides.outputTensorType = .q8_0; $0.overrides.tokenEmbeddingType = .q4_0
+        }
         #expect(out["output.weight"] == .q8_0)
         #expect(out["token_embd.weight"] == .q4_0)
         #expect(try plan(input, .q4_K_M) { $0.overrides.leaveOutputTensor = true }["output.weight"] == .f32)
@@ -99,7 +109,9 @@ struct QuantizeOptionTests {
         let input = folder.file("in.gguf")
         try makeLlamaGGUF(input)
         var o = QuantizeOptions(input: input, output: folder.file("out.gguf"), fileType: .q8_0)
-        o.overrideKV = ["a.int=int:-7", "a.float=float:0.5", "a.bool=bool:true", "a.str=str:hello", "general.name=str:Renamed"].map { KVOverride(parsing: $0)! }
+        o.overrideKV = [
+            "a.int=int:-7", "a.float=float:0.5", "a.bool=bool:true", "a.str=str:hello", "general.name=str:Renamed"
+        ].map { KVOverride(parsing: $0)! }
         _ = try Quantize.run(o)
         let f = try GGUFFile(url: folder.file("out.gguf"))
         #expect(f.metadata["a.int"] == .uint32(7))
@@ -127,8 +139,10 @@ struct QuantizeOptionTests {
         kv.set("imatrix.chunk_size", .uint32(512))
         var infos: [GGUFTensorInfo] = []
         for t in weights.sorted(by: { $0.name < $1.name }) {
-            infos += [GGUFTensorInfo(name: t.name + ".counts", dimensions: [1, 1], type: .f32),
-                GGUFTensorInfo(name: t.name + ".in_sum2", dimensions: [t.dimensions[0], 1], type: .f32)]
+            infos += [
+                GGUFTensorInfo(name: t.name + ".counts", dimensions: [1, 1], type: .f32),
+                GGUFTensorInfo(name: t.name + ".in_sum2", dimensions: [t.dimensions[0], 1], type: .f32)
+            ]
         }
         let gi = folder.file("imatrix.gguf")
         let w = try GGUFWriter(destination: gi, metadata: kv, tensors: infos)
@@ -155,14 +169,19 @@ struct QuantizeOptionTests {
             _ = try Quantize.run(o)
             return folder.file(name)
         }
-        let a = try GGUFFile(url: quantize(gi, "a.gguf")), b = try GGUFFile(url: quantize(di, "b.gguf")), plain = try GGUFFile(url: quantize(nil, "c.gguf"))
+        let a = try GGUFFile(url: quantize(gi, "a.gguf")), b = try GGUFFile(url: quantize(di, "b.gguf")),
+            plain = try GGUFFile(url: quantize(nil, "c.gguf"))
         let q = a.tensor(named: "blk.0.attn_q.weight")!
         #expect(Array(a.data(for: q)) == Array(b.data(for: b.tensor(named: q.name)!)))
         #expect(Array(a.data(for: q)) != Array(plain.data(for: plain.tensor(named: q.name)!)))
         #expect(a.metadata["quantize.imatrix.dataset"] == .string("synthetic.txt"))
         #expect(a.metadata["quantize.imatrix.entries_count"] == .uint32(UInt32(weights.count)))
         #expect(a.metadata["quantize.imatrix.chunks_count"] == .uint32(3))
-        #expect(a.metadata.keys.suffix(4) == ["quantize.imatrix.file", "quantize.imatrix.dataset", "quantize.imatrix.entries_count", "quantize.imatrix.chunks_count"])
+        #expect(
+            a.metadata.keys.suffix(4) == [
+                "quantize.imatrix.file", "quantize.imatrix.dataset", "quantize.imatrix.entries_count",
+                "quantize.imatrix.chunks_count"
+            ])
     }
 
     @Test("refusals: unknown type, quantized input, mismatched imatrix, existing output")
@@ -178,15 +197,21 @@ struct QuantizeOptionTests {
         r = try run(kiln, ["quantize", folder.file("q8.gguf").path, folder.file("q4.gguf").path, "Q4_K_M"])
         #expect(r.status != 0 && r.stderr.contains("--allow-requantize"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.file("q4.gguf").path))
-        r = try run(kiln, ["quantize", folder.file("q8.gguf").path, folder.file("q4.gguf").path, "Q4_K_M", "--allow-requantize", "-q"])
+        r = try run(
+            kiln,
+            ["quantize", folder.file("q8.gguf").path, folder.file("q4.gguf").path, "Q4_K_M", "--allow-requantize", "-q"]
+        )
         #expect(r.status == 0, "\(r.stderr)")
         var dat: [UInt8] = []
         func i32(_ v: Int32) { withUnsafeBytes(of: v.littleEndian) { dat += $0 } }
         i32(1); i32(Int32("blk.0.attn_q.weight".utf8.count)); dat += Array("blk.0.attn_q.weight".utf8); i32(1); i32(8)
         dat += [UInt8](repeating: 0, count: 32)
         try Data(dat).write(to: folder.file("bad.dat"))
-        r = try run(kiln, ["quantize", input.path, folder.file("x.gguf").path, "Q4_K_M", "--imatrix", folder.file("bad.dat").path])
-        #expect(r.status != 0 && r.stderr.contains("blk.0.attn_q.weight") && r.stderr.contains("bad.dat"), "\(r.stderr)")
+        r = try run(
+            kiln,
+            ["quantize", input.path, folder.file("x.gguf").path, "Q4_K_M", "--imatrix", folder.file("bad.dat").path])
+        #expect(
+            r.status != 0 && r.stderr.contains("blk.0.attn_q.weight") && r.stderr.contains("bad.dat"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder.file("x.gguf").path))
         r = try run(kiln, ["quantize", input.path, folder.file("q8.gguf").path, "Q8_0"])
         #expect(r.status != 0 && r.stderr.contains("--force"), "\(r.stderr)")

@@ -20,9 +20,14 @@ struct QuantizeOracleTests {
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
             let variants = object["variants"] as? [String: [String]], let cases = object["cases"] as? [[String: Any]]
         else { return ([:], []) }
-        return (variants, cases.map {
-            Case(name: $0["name"] as! String, variant: $0["variant"] as! String, type: $0["type"] as! String, options: $0["options"] as! [String])
-        })
+        return (
+            variants,
+            cases.map {
+                Case(
+                    name: $0["name"] as! String, variant: $0["variant"] as! String, type: $0["type"] as! String,
+                    options: $0["options"] as! [String])
+            }
+        )
     }()
 
     /// Checkpoints built once per variant.
@@ -36,15 +41,22 @@ struct QuantizeOracleTests {
             defer { lock.unlock() }
             if let u = made[variant] { return u }
             let dir = folder.file(variant)
-            let r = try run(TestEnvironment.kilnBench.path, ["make-checkpoint", dir.path, "--tokenizer-from", "fixtures/tiny-llama"] + (QuantizeOracleTests.manifest.variants[variant] ?? []), directory: TestEnvironment.repositoryRoot)
-            guard r.status == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: r.stderr]) }
+            let r = try run(
+                TestEnvironment.kilnBench.path,
+                ["make-checkpoint", dir.path, "--tokenizer-from", "fixtures/tiny-llama"]
+                    + (QuantizeOracleTests.manifest.variants[variant] ?? []), directory: TestEnvironment.repositoryRoot)
+            guard r.status == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: r.stderr])
+            }
             made[variant] = dir
             return dir
         }
     }
 
     @Test("the recorded cases are present") func listed() {
-        #expect(Self.manifest.cases.count >= 40, "fixtures/oracle-quantize/cases.json lists \(Self.manifest.cases.count) cases")
+        #expect(
+            Self.manifest.cases.count >= 40,
+            "fixtures/oracle-quantize/cases.json lists \(Self.manifest.cases.count) cases")
     }
 
     @Test(arguments: manifest.cases)
@@ -52,9 +64,13 @@ struct QuantizeOracleTests {
         let ckpt = try Checkpoints.shared.checkpoint(c.variant)
         let out = TemporaryFolder()
         let options = c.options.map {
-            $0 == "IMATRIX_GGUF" ? "fixtures/oracle-quantize/imatrix.gguf" : $0 == "IMATRIX_DAT" ? "fixtures/oracle-quantize/imatrix.dat" : $0
+            $0 == "IMATRIX_GGUF"
+                ? "fixtures/oracle-quantize/imatrix.gguf"
+                : $0 == "IMATRIX_DAT" ? "fixtures/oracle-quantize/imatrix.dat" : $0
         }
-        let r = try run(TestEnvironment.kiln.path, ["quantize"] + options + [ckpt.path, out.file("q.gguf").path, c.type, "--threads", "2", "-q"],
+        let r = try run(
+            TestEnvironment.kiln.path,
+            ["quantize"] + options + [ckpt.path, out.file("q.gguf").path, c.type, "--threads", "2", "-q"],
             directory: TestEnvironment.repositoryRoot)
         try #require(r.status == 0, "kiln quantize: \(r.stderr)")
         let golden = Self.folder.appendingPathComponent("\(c.variant)/\(c.name).json")

@@ -14,8 +14,10 @@ struct SmolLM2GoldenTests {
         let folder = TemporaryFolder()
         // The converter derives general.name and friends from the folder name, so keep it.
         let output = folder.file("smollm2-\(outtype).gguf")
-        _ = try Converter.convert(ConversionOptions(
-            checkpoint: try TestEnvironment.smolLM2, output: output, outputType: OutputType(rawValue: outtype)!, threads: 2))
+        _ = try Converter.convert(
+            ConversionOptions(
+                checkpoint: try TestEnvironment.smolLM2, output: output, outputType: OutputType(rawValue: outtype)!,
+                threads: 2))
         let goldenURL = shared.appendingPathComponent("golden/smollm2/\(golden).json")
         try expectSameAsGolden(output, golden: goldenURL, outtype)
     }

@@ -15,7 +15,8 @@ struct SmolLM2QuantizeTests {
         let folder = TemporaryFolder()
         lazy var url: Result<URL, any Error> = Result {
             let out = folder.file("smollm2-f32.gguf")
-            _ = try Converter.convert(ConversionOptions(checkpoint: try TestEnvironment.smolLM2, output: out, outputType: .f32, threads: 2))
+            _ = try Converter.convert(
+                ConversionOptions(checkpoint: try TestEnvironment.smolLM2, output: out, outputType: .f32, threads: 2))
             return out
         }
     }
@@ -27,7 +28,8 @@ struct SmolLM2QuantizeTests {
         let input = try F32File.shared.url.get()
         let folder = TemporaryFolder()
         let out = folder.file("\(type).gguf")
-        _ = try Quantize.run(QuantizeOptions(input: input, output: out, fileType: LlamaFileType(parsing: type)!, threads: 2))
+        _ = try Quantize.run(
+            QuantizeOptions(input: input, output: out, fileType: LlamaFileType(parsing: type)!, threads: 2))
         let golden = try TestEnvironment.shared.appendingPathComponent("golden/smollm2/\(type).json")
         try expectSameAsGolden(out, golden: golden, type)
     }
@@ -39,7 +41,8 @@ struct SmolLM2QuantizeTests {
         let ft = LlamaFileType(parsing: type)!
         let twoStep = folder.file("two.gguf"), oneStep = folder.file("one.gguf")
         _ = try Quantize.run(QuantizeOptions(input: input, output: twoStep, fileType: ft, threads: 1))
-        _ = try Quantize.run(QuantizeOptions(input: try TestEnvironment.smolLM2, output: oneStep, fileType: ft, threads: 2))
+        _ = try Quantize.run(
+            QuantizeOptions(input: try TestEnvironment.smolLM2, output: oneStep, fileType: ft, threads: 2))
         #expect(try sha256(of: oneStep) == sha256(of: twoStep))
     }
 }

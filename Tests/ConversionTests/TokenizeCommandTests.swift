@@ -21,7 +21,8 @@ struct TokenizeCommandTests {
     @Test func folderAndGGUF() throws {
         let folder = TemporaryFolder()
         let gguf = folder.file("smollm2.gguf")
-        _ = try Converter.convert(ConversionOptions(checkpoint: try TestEnvironment.smolLM2, output: gguf, outputType: .q8_0, threads: 2))
+        _ = try Converter.convert(
+            ConversionOptions(checkpoint: try TestEnvironment.smolLM2, output: gguf, outputType: .q8_0, threads: 2))
         for model in [try TestEnvironment.smolLM2.path, gguf.path] {
             let list = try ids(model)
             #expect(list.split(separator: ",").count == 10_226, "\(model)")

@@ -1,19 +1,9 @@
 import Foundation
+import KilnTestSupport
 import Quantization
 import Testing
 
 @testable import GGUF
-
-/// A temporary folder removed at the end of a test.
-final class TemporaryFolder {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
-}
 
 @Suite("GGUF writer and reader")
 struct GGUFRoundTripTests {
@@ -29,7 +19,7 @@ struct GGUFRoundTripTests {
         kv.set("tokenizer.ggml.add_bos_token", .bool(true))
         let tensors = [
             GGUFTensorInfo(name: "output_norm.weight", dimensions: [3], type: .f32),
-            GGUFTensorInfo(name: "token_embd.weight", dimensions: [32, 2], type: .f16),
+            GGUFTensorInfo(name: "token_embd.weight", dimensions: [32, 2], type: .f16)
         ]
         let writer = try GGUFWriter(destination: url, metadata: kv, tensors: tensors)
         let norm: [Float] = [0, 1, 2]
@@ -99,7 +89,8 @@ struct GGUFRoundTripTests {
         let url = folder.file("partial.gguf")
         do {
             let writer = try GGUFWriter(
-                destination: url, metadata: GGUFMetadata(), tensors: [GGUFTensorInfo(name: "t", dimensions: [4], type: .f32)])
+                destination: url, metadata: GGUFMetadata(),
+                tensors: [GGUFTensorInfo(name: "t", dimensions: [4], type: .f32)])
             let two: [Float] = [1, 2]
             try two.withUnsafeBytes { try writer.appendTensorData($0) }
             #expect(throws: GGUFError.self) { try writer.finish() }
@@ -125,7 +116,9 @@ struct GGUFBadInputTests {
         let url = folder.file("ok.gguf")
         var kv = GGUFMetadata()
         kv.set("general.architecture", .string("llama"))
-        let w = try GGUFWriter(destination: url, metadata: kv, tensors: [GGUFTensorInfo(name: "w", dimensions: [32, 2], type: .q8_0)], overwrite: true)
+        let w = try GGUFWriter(
+            destination: url, metadata: kv, tensors: [GGUFTensorInfo(name: "w", dimensions: [32, 2], type: .q8_0)],
+            overwrite: true)
         try [UInt8](repeating: 0, count: 68).withUnsafeBytes { try w.writeTensorData($0) }
         try w.finish()
         return [UInt8](try Data(contentsOf: url))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Inference
 
 @Suite("Attention kernels")
@@ -67,8 +68,10 @@ struct AttentionKernelTests {
                 var c = [Float](repeating: .nan, count: 6 * ldc)
                 x.withUnsafeBufferPointer { xb in
                     panel.withUnsafeBufferPointer { pb in
-                        AttentionKernels.product(xb.baseAddress!, ldx: ldx, rows: rows, n: n, panels: pb.baseAddress!, panelStride: 16, ldp: ldp,
-                                                 c: &c, ldc: ldc, columns: columns)
+                        AttentionKernels.product(
+                            xb.baseAddress!, ldx: ldx, rows: rows, n: n, panels: pb.baseAddress!, panelStride: 16,
+                            ldp: ldp,
+                            c: &c, ldc: ldc, columns: columns)
                     }
                 }
                 for t in 0..<6 {

@@ -1,7 +1,8 @@
 import Foundation
-import Quantization
 import KilnTestSupport
+import Quantization
 import Testing
+
 @testable import Inference
 
 /// Every kernel route gives the portable route's bits, through the dispatch the forward pass uses. Routes are
@@ -24,7 +25,8 @@ struct KernelRouteTests {
             func product(_ route: KernelRoute, placement: GGMLOrder.Placement) -> [UInt32] {
                 // NaN first: a route that skips the product leaves them (the bug this suite was written for).
                 var out = [Float](repeating: .nan, count: tokens * rows)
-                w.apply(x, tokens: tokens, into: &out, scratch: &scratch, threads: 2, placement: placement, route: route)
+                w.apply(
+                    x, tokens: tokens, into: &out, scratch: &scratch, threads: 2, placement: placement, route: route)
                 return out.map(\.bitPattern)
             }
             for placement in [GGMLOrder.Placement.alone, GGMLOrder.Placement(tokens: 514, first: 514 - tokens)] {
@@ -38,8 +40,9 @@ struct KernelRouteTests {
         }
     }
 
-    @Test("A forward pass on every supported route gives the portable route's logits bit for bit",
-          arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf", "tiny-llama-q8_0.gguf", "tiny-qwen2-q8_0.gguf"])
+    @Test(
+        "A forward pass on every supported route gives the portable route's logits bit for bit",
+        arguments: ["tiny-llama-f32.gguf", "tiny-llama-f16.gguf", "tiny-llama-q8_0.gguf", "tiny-qwen2-q8_0.gguf"])
     func forwardPass(file: String) throws {
         let model = try TransformerModel(url: ModelFiles.url(file), threads: 2)
         let vocabulary = model.configuration.vocabularySize
@@ -47,8 +50,9 @@ struct KernelRouteTests {
         try expectRoutesAgree(model, tokens: tokens, contextLength: 80, logitsFrom: 0, label: file)
     }
 
-    @Test("SmolLM2 Q4_K_M (Q4_K and Q6_K products) on every route equals the portable route",
-          .tags(.slow), .fullTier)
+    @Test(
+        "SmolLM2 Q4_K_M (Q4_K and Q6_K products) on every route equals the portable route",
+        .tags(.slow), .fullTier)
     func smolLM2() throws {
         let model = try TransformerModel(url: ModelFiles.url("Q4_K_M.gguf"), threads: 2)
         let tokens = Array(try ModelFiles.evalTokens().prefix(40))
@@ -56,8 +60,10 @@ struct KernelRouteTests {
     }
 
     /// Evaluates `tokens` on every supported route and expects the portable route's logits bit for bit.
-    func expectRoutesAgree(_ model: TransformerModel, tokens: [Int32], contextLength: Int, logitsFrom: Int,
-                           label: String) throws {
+    func expectRoutesAgree(
+        _ model: TransformerModel, tokens: [Int32], contextLength: Int, logitsFrom: Int,
+        label: String
+    ) throws {
         func logits(_ route: KernelRoute) throws -> [UInt32] {
             let session = InferenceSession(model: model, contextLength: contextLength, threads: 2)
             session.route = route

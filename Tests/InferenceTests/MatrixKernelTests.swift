@@ -2,16 +2,19 @@ import Foundation
 import GGUF
 import Quantization
 import Testing
-@testable import Inference
 import VNNIKernels
 import WideKernels
+
+@testable import Inference
 
 /// The matrix products over every weight storage, against a double-precision product of the dequantized
 /// weights and the grid-rounded activations.
 @Suite("Matrix kernels")
 struct MatrixKernelTests {
-    static let types: [GGMLType] = [.f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl,
-                                    .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .tq2_0]
+    static let types: [GGMLType] = [
+        .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .iq4_nl,
+        .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .tq2_0
+    ]
 
     /// A `rows × columns` matrix of `type` with pseudo-random weights.
     static func matrix(_ type: GGMLType, rows: Int, columns: Int) throws -> (WeightMatrix, [Float]) {
@@ -23,13 +26,15 @@ struct MatrixKernelTests {
         let x = (0..<(rows * columns)).map { _ in next() }
         let weights = InMemoryWeights(name: "test", metadata: GGUFMetadata())
         try weights.add(name: "w", type: type, dimensions: [columns, rows]) { buf in
-            try Quantizer.quantize(type, rows: rows, columns: columns, source: x, destination: buf.baseAddress!,
-                                   destinationCount: buf.count)
+            try Quantizer.quantize(
+                type, rows: rows, columns: columns, source: x, destination: buf.baseAddress!,
+                destinationCount: buf.count)
         }
         let w = try WeightMatrix(file: weights, name: "w", columns: columns, rows: rows, threads: 2)
         let info = try #require(weights.tensor(named: "w"))
         var dequantized = [Float](repeating: 0, count: rows * columns)
-        try Quantizer.dequantize(type, source: weights.data(for: info).baseAddress!, count: rows * columns, destination: &dequantized)
+        try Quantizer.dequantize(
+            type, source: weights.data(for: info).baseAddress!, count: rows * columns, destination: &dequantized)
         return (w, dequantized)
     }
 
@@ -54,7 +59,9 @@ struct MatrixKernelTests {
             var scratch = [Float](repeating: 0, count: tokens * columns)
             x.withUnsafeBufferPointer { xb in
                 w.apply(xb.baseAddress!, tokens: tokens, into: &out, scratch: &scratch, threads: 2)
-                for t in 0..<tokens { w.grid.round(xb.baseAddress! + t * columns, into: &rounded[t * columns], count: columns) }
+                for t in 0..<tokens {
+                    w.grid.round(xb.baseAddress! + t * columns, into: &rounded[t * columns], count: columns)
+                }
             }
             for t in 0..<tokens {
                 for r in 0..<rows {
@@ -65,7 +72,9 @@ struct MatrixKernelTests {
                         magnitude += abs(p)
                     }
                     let got = Double(out[t * rows + r])
-                    #expect(abs(got - exact) <= 1e-6 * magnitude + 1e-30, "\(type) tokens \(tokens) [\(t), \(r)]: \(got) vs \(exact)")
+                    #expect(
+                        abs(got - exact) <= 1e-6 * magnitude + 1e-30,
+                        "\(type) tokens \(tokens) [\(t), \(r)]: \(got) vs \(exact)")
                     if abs(got - exact) > 1e-6 * magnitude + 1e-30 { return }
                 }
             }
@@ -100,8 +109,10 @@ struct MatrixKernelTests {
             for (lo, hi) in [(0, 6), (6, 10)] {
                 Array(x[(lo * 256)..<(hi * 256)]).withUnsafeBufferPointer { xb in
                     part.withUnsafeMutableBufferPointer { pb in
-                        w.apply(xb.baseAddress!, tokens: hi - lo, into: pb.baseAddress! + lo * 40, scratch: &scratch, threads: 2,
-                                placement: GGMLOrder.Placement(tokens: tokens, first: lo))
+                        w.apply(
+                            xb.baseAddress!, tokens: hi - lo, into: pb.baseAddress! + lo * 40, scratch: &scratch,
+                            threads: 2,
+                            placement: GGMLOrder.Placement(tokens: tokens, first: lo))
                     }
                 }
             }
@@ -144,9 +155,9 @@ struct MatrixKernelTests {
     @Test("The vectorized activation grids equal their scalar definitions", arguments: [ActivationGrid.q8_0, .q8_K])
     func grids(grid: ActivationGrid) {
         var x = (0..<4096).map { Float(sin(Double($0) * 1.7)) * Float(1 + $0 % 13) }
-        for i in 0..<256 { x[i] = 0 }                              // an all-zero block
-        x[300] = -40; x[301] = 40                                  // equal magnitudes: the first sets the sign
-        for i in 512..<768 { x[i] = Float(i % 7 - 3) * 0.5 }       // exact ties at .5 steps
+        for i in 0..<256 { x[i] = 0 }  // an all-zero block
+        x[300] = -40; x[301] = 40  // equal magnitudes: the first sets the sign
+        for i in 512..<768 { x[i] = Float(i % 7 - 3) * 0.5 }  // exact ties at .5 steps
         var y = [Float](repeating: .nan, count: x.count)
         grid.round(x, into: &y, count: x.count)
         let expected = Self.referenceRound(grid, x)
@@ -157,55 +168,66 @@ struct MatrixKernelTests {
     func wideTile() {
         let n = 200, ldc = 40
         let x = (0..<(6 * n)).map { Float(sin(Double($0) * 0.013)) * 3 }
-        let a = (0..<(16 * n)).map { Float(cos(Double($0) * 0.7)) }, b = (0..<(16 * n)).map { Float(sin(Double($0) * 0.3)) }
+        let a = (0..<(16 * n)).map { Float(cos(Double($0) * 0.7)) },
+            b = (0..<(16 * n)).map { Float(sin(Double($0) * 0.3)) }
         for rows in [6, 4, 1] {
             var narrow = [Float](repeating: 0, count: 6 * ldc), wide = narrow
             MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: a, ldp: 16, c: &narrow, ldc: ldc, columns: 16)
             narrow.withUnsafeMutableBufferPointer { c in
-                MatrixKernels.tile6x16(x, ldx: n, rows: rows, n: n, panel: b, ldp: 16, c: c.baseAddress! + 16, ldc: ldc, columns: 13)
+                MatrixKernels.tile6x16(
+                    x, ldx: n, rows: rows, n: n, panel: b, ldp: 16, c: c.baseAddress! + 16, ldc: ldc, columns: 13)
             }
-            WideKernels.tile6x32(x, ldx: n, rows: rows, n: n, a: a, b: b, c: &wide, ldc: ldc, columnsA: 16, columnsB: 13)
+            WideKernels.tile6x32(
+                x, ldx: n, rows: rows, n: n, a: a, b: b, c: &wide, ldc: ldc, columnsA: 16, columnsB: 13)
             #expect(narrow == wide, "rows \(rows)")
         }
     }
 
-    @Test("The Q8_0/Q5_0 products are the same bits on every route: portable, AVX-512 float tiles, VNNI",
-          arguments: [GGMLType.q8_0, .q5_0])
+    @Test(
+        "The Q8_0/Q5_0 products are the same bits on every route: portable, AVX-512 float tiles, VNNI",
+        arguments: [GGMLType.q8_0, .q5_0])
     func q0Routes(type: GGMLType) throws {
         let rows = 37, columns = 512, blocks = columns / 32
         let (w, _) = try Self.matrix(type, rows: rows, columns: columns)
         guard case let .groups(g) = w.storage else { Issue.record("\(type) is not stored as groups"); return }
         for tokens in [1, 3, 4, 9] {
             let x = (0..<(tokens * columns)).map { i in Float(sin(Double(i) * 0.37)) * 2 }
-            var codes = [Float](repeating: 0, count: tokens * columns), scales = [Float](repeating: 0, count: tokens * blocks)
+            var codes = [Float](repeating: 0, count: tokens * columns),
+                scales = [Float](repeating: 0, count: tokens * blocks)
             for t in 0..<tokens {
-                GGMLOrder.quantizeQ8_0(x.withUnsafeBufferPointer { $0.baseAddress! } + t * columns, count: columns,
-                                       codes: &codes[t * columns], scales: &scales[t * blocks])
+                GGMLOrder.quantizeQ8_0(
+                    x.withUnsafeBufferPointer { $0.baseAddress! } + t * columns, count: columns,
+                    codes: &codes[t * columns], scales: &scales[t * blocks])
             }
             var portable = [Float](repeating: .nan, count: tokens * rows)
-            GGMLOrder.productQ0(g, panels: 0..<g.panels, codes: codes, scales: scales, tokens: tokens, out: &portable, ldo: rows)
+            GGMLOrder.productQ0(
+                g, panels: 0..<g.panels, codes: codes, scales: scales, tokens: tokens, out: &portable, ldo: rows)
             if WideKernels.available {
                 var wide = [Float](repeating: .nan, count: tokens * rows)
-                GGMLOrder.productQ0Wide(g, pairs: 0..<((g.panels + 1) / 2), codes: codes, scales: scales, tokens: tokens,
-                                        out: &wide, ldo: rows)
+                GGMLOrder.productQ0Wide(
+                    g, pairs: 0..<((g.panels + 1) / 2), codes: codes, scales: scales, tokens: tokens,
+                    out: &wide, ldo: rows)
                 #expect(wide.map(\.bitPattern) == portable.map(\.bitPattern), "\(type) AVX-512, \(tokens) tokens")
             }
             if VNNIKernels.available {
                 var packed = [Int32](repeating: 0, count: tokens * columns / 2)
                 for t in 0..<tokens {
-                    GGMLOrder.packQ0Activations(codes.withUnsafeBufferPointer { $0.baseAddress! } + t * columns, columns: columns,
-                                                into: &packed[t * columns / 2])
+                    GGMLOrder.packQ0Activations(
+                        codes.withUnsafeBufferPointer { $0.baseAddress! } + t * columns, columns: columns,
+                        into: &packed[t * columns / 2])
                 }
                 var integer = [Float](repeating: .nan, count: tokens * rows)
-                GGMLOrder.productQ0Integer(g, pairs: 0..<((g.panels + 1) / 2), activations: packed, scales: scales,
-                                           tokens: tokens, out: &integer, ldo: rows)
+                GGMLOrder.productQ0Integer(
+                    g, pairs: 0..<((g.panels + 1) / 2), activations: packed, scales: scales,
+                    tokens: tokens, out: &integer, ldo: rows)
                 #expect(integer.map(\.bitPattern) == portable.map(\.bitPattern), "\(type) VNNI, \(tokens) tokens")
             }
         }
     }
 
-    @Test("Q4_K products are the same bits with VNNI as with the portable kernel, GEMM and GEMV rows",
-          .enabled(if: VNNIKernels.available))
+    @Test(
+        "Q4_K products are the same bits with VNNI as with the portable kernel, GEMM and GEMV rows",
+        .enabled(if: VNNIKernels.available))
     func q4KRoutes() throws {
         let rows = 24, columns = 512
         let (w, _) = try Self.matrix(.q4_K, rows: rows, columns: columns)
@@ -218,24 +240,28 @@ struct MatrixKernelTests {
             var panel = [UInt8](repeating: 0, count: columns / 256 * VNNIKernels.q4KBlockBytes)
             var portable = [Float](repeating: .nan, count: tokens * rows), integer = portable
             prepared.withUnsafeMutableBytes { act in
-                Q4_KProduct.prepare(x, columns: columns, tokens: 0..<tokens, totalTokens: tokens, into: act.baseAddress!)
-                Q4_KProduct.multiply(weights: weights, rows: 0..<rows, columns: columns, activations: act.baseAddress!,
-                                     tokens: tokens, out: &portable, ldo: rows, leftoverFrom: leftover)
+                Q4_KProduct.prepare(
+                    x, columns: columns, tokens: 0..<tokens, totalTokens: tokens, into: act.baseAddress!)
+                Q4_KProduct.multiply(
+                    weights: weights, rows: 0..<rows, columns: columns, activations: act.baseAddress!,
+                    tokens: tokens, out: &portable, ldo: rows, leftoverFrom: leftover)
                 for t in 0..<tokens { Q4_KProduct.pack(act.baseAddress!, columns: columns, token: t, into: &packed) }
             }
             for p in 0..<((rows + 15) / 16) {
                 Q4_KProduct.repack16(weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
                 integer.withUnsafeMutableBufferPointer { out in
-                    VNNIKernels.q4KProduct(panel: panel, rows: min(16, rows - p * 16), columns: columns, activations: packed,
-                                           tokens: tokens, leftoverFrom: leftover, out: out.baseAddress! + p * 16, ldo: rows)
+                    VNNIKernels.q4KProduct(
+                        panel: panel, rows: min(16, rows - p * 16), columns: columns, activations: packed,
+                        tokens: tokens, leftoverFrom: leftover, out: out.baseAddress! + p * 16, ldo: rows)
                 }
             }
             #expect(integer.map(\.bitPattern) == portable.map(\.bitPattern), "\(tokens) tokens, GEMV from \(leftover)")
         }
     }
 
-    @Test("Q6_K and Q3_K tiled products are the same bits with VNNI as with the portable kernel",
-          .enabled(if: VNNIKernels.available), arguments: [GGMLType.q6_K, .q3_K])
+    @Test(
+        "Q6_K and Q3_K tiled products are the same bits with VNNI as with the portable kernel",
+        .enabled(if: VNNIKernels.available), arguments: [GGMLType.q6_K, .q3_K])
     func kTiledRoutes(type: GGMLType) throws {
         let rows = 24, columns = 512
         let (w, _) = try Self.matrix(type, rows: rows, columns: columns)
@@ -251,21 +277,26 @@ struct MatrixKernelTests {
                 for t in 0..<tokens { KQuantProduct.pack(a.baseAddress!, columns: columns, token: t, into: &packed) }
             }
             if type == .q6_K {
-                KQuantProduct.multiply(Q6KFormat.self, weights: weights, rows: 0..<rows, columns: columns, activations: act,
-                                       tokens: tokens, out: &portable, ldo: rows, arithmetic: .tiled)
+                KQuantProduct.multiply(
+                    Q6KFormat.self, weights: weights, rows: 0..<rows, columns: columns, activations: act,
+                    tokens: tokens, out: &portable, ldo: rows, arithmetic: .tiled)
             } else {
-                KQuantProduct.multiply(Q3KFormat.self, weights: weights, rows: 0..<rows, columns: columns, activations: act,
-                                       tokens: tokens, out: &portable, ldo: rows, arithmetic: .tiled)
+                KQuantProduct.multiply(
+                    Q3KFormat.self, weights: weights, rows: 0..<rows, columns: columns, activations: act,
+                    tokens: tokens, out: &portable, ldo: rows, arithmetic: .tiled)
             }
             for p in 0..<((rows + 15) / 16) {
                 if type == .q6_K {
-                    KQuantProduct.repack16(Q6KFormat.self, weights: weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
+                    KQuantProduct.repack16(
+                        Q6KFormat.self, weights: weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
                 } else {
-                    KQuantProduct.repack16(Q3KFormat.self, weights: weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
+                    KQuantProduct.repack16(
+                        Q3KFormat.self, weights: weights, firstRow: p * 16, rows: rows, columns: columns, into: &panel)
                 }
                 integer.withUnsafeMutableBufferPointer { out in
-                    VNNIKernels.kTiledProduct(panel: panel, rows: min(16, rows - p * 16), columns: columns, activations: packed,
-                                              tokens: tokens, out: out.baseAddress! + p * 16, ldo: rows)
+                    VNNIKernels.kTiledProduct(
+                        panel: panel, rows: min(16, rows - p * 16), columns: columns, activations: packed,
+                        tokens: tokens, out: out.baseAddress! + p * 16, ldo: rows)
                 }
             }
             #expect(integer.map(\.bitPattern) == portable.map(\.bitPattern), "\(type), \(tokens) tokens")

@@ -1,9 +1,10 @@
-import Foundation
 import Architectures
 import Conversion
+import Foundation
 import GGUF
 import KilnTestSupport
 import Testing
+
 @testable import Inference
 
 @Suite("Forward pass on tiny models")
@@ -39,18 +40,24 @@ struct TinyModelTests {
         // A minimal GGUF (metadata only) declaring an architecture no module runs.
         let url = ModelFiles.dir.appendingPathComponent("unsupported-\(UUID().uuidString).gguf")
         defer { try? FileManager.default.removeItem(at: url) }
-        let writer = try GGUFWriter(destination: url, metadata: GGUFMetadata([("general.architecture", .string("kiln-test-arch"))]), tensors: [])
+        let writer = try GGUFWriter(
+            destination: url, metadata: GGUFMetadata([("general.architecture", .string("kiln-test-arch"))]), tensors: []
+        )
         try writer.finish()
         #expect(throws: InferenceError.unsupportedArchitecture("kiln-test-arch")) {
             try TransformerModel(url: url)
         }
         let message = InferenceError.unsupportedArchitecture("kiln-test-arch").description
-        #expect(message == "unsupported architecture 'kiln-test-arch' (supported: llama, qwen2, qwen3, phi3, gemma, gemma2, gemma3)")
+        #expect(
+            message
+                == "unsupported architecture 'kiln-test-arch' (supported: llama, qwen2, qwen3, phi3, gemma, gemma2, gemma3)"
+        )
         #expect(!message.contains("\n"))
     }
 
-    @Test("Every family's tiny fixture loads; a batch is the same split in two calls, and decoding agrees with it",
-          arguments: ["qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"])
+    @Test(
+        "Every family's tiny fixture loads; a batch is the same split in two calls, and decoding agrees with it",
+        arguments: ["qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"])
     func familyLoads(_ family: String) throws {
         let m = try TransformerModel(url: ModelFiles.url("tiny-\(family)-q8_0.gguf"), threads: 2)
         #expect(m.configuration.architecture == family)

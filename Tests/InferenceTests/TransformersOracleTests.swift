@@ -2,6 +2,7 @@ import Foundation
 import GGUF
 import KilnTestSupport
 import Testing
+
 @testable import Inference
 
 /// Kiln's F32 forward pass against the `transformers` package (F32, eager attention): every position's
@@ -29,7 +30,7 @@ struct TransformersOracleTests {
         ("tiny-phi3", [8, 23, 40]),
         ("tiny-gemma", [8, 23, 40]),
         ("tiny-gemma2", [8, 23, 40, 4200]),
-        ("tiny-gemma3", [8, 23, 40, 600]),
+        ("tiny-gemma3", [8, 23, 40, 600])
     ]
 
     @Test("Tiny fixtures match transformers within 1e-3", arguments: fixtures.map(\.0))
@@ -37,9 +38,12 @@ struct TransformersOracleTests {
         let lengths = Self.fixtures.first { $0.0 == name }!.1
         let model = try TransformerModel(url: ModelFiles.url("\(name)-f32.gguf"), threads: 2)
         let vocab = model.configuration.vocabularySize
-        let sequences = lengths.enumerated().map { i, n in Self.pseudoRandomIDs(count: n, below: vocab, seed: UInt64(i + 1)) }
-        let deltas = try Self.maxDeltas(model: model, checkpoint: ModelFiles.repositoryRoot.appendingPathComponent("fixtures/\(name)"),
-                                        sequences: sequences)
+        let sequences = lengths.enumerated().map { i, n in
+            Self.pseudoRandomIDs(count: n, below: vocab, seed: UInt64(i + 1))
+        }
+        let deltas = try Self.maxDeltas(
+            model: model, checkpoint: ModelFiles.repositoryRoot.appendingPathComponent("fixtures/\(name)"),
+            sequences: sequences)
         print("oracle \(name): max |Δ logit| per sequence \(zip(lengths, deltas).map { "\($0)→\($1)" })")
         for (n, d) in zip(lengths, deltas) {
             #expect(d <= Self.tolerance, "\(name), \(n) tokens: max |Δ logit| \(d)")
@@ -61,15 +65,25 @@ struct TransformersOracleTests {
     /// final cap: with pattern 2 its layer 1 attends globally with the scaled 1e6 base while layer 0 keeps
     /// the 512-window and the 10000 local base.
     static let variants: [Variant] = [
-        Variant(fixture: "tiny-gemma2", lengths: [8, 40],
-                metadata: [("gemma2.attn_logit_softcapping", .float32(0.02)), ("gemma2.final_logit_softcapping", .float32(0.5))],
-                config: ["attn_logit_softcapping": "0.02", "final_logit_softcapping": "0.5"]),
-        Variant(fixture: "tiny-gemma3", lengths: [8, 40, 600],
-                metadata: [("gemma3.attention.sliding_window_pattern", .uint32(2)), ("gemma3.rope.scaling.type", .string("linear")),
-                           ("gemma3.rope.scaling.factor", .float32(8)), ("gemma3.final_logit_softcapping", .float32(0.5))],
-                config: ["layer_types": #"["sliding_attention", "full_attention"]"#,
-                         "rope_parameters": #"{"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0}, "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}"#,
-                         "final_logit_softcapping": "0.5"]),
+        Variant(
+            fixture: "tiny-gemma2", lengths: [8, 40],
+            metadata: [
+                ("gemma2.attn_logit_softcapping", .float32(0.02)), ("gemma2.final_logit_softcapping", .float32(0.5))
+            ],
+            config: ["attn_logit_softcapping": "0.02", "final_logit_softcapping": "0.5"]),
+        Variant(
+            fixture: "tiny-gemma3", lengths: [8, 40, 600],
+            metadata: [
+                ("gemma3.attention.sliding_window_pattern", .uint32(2)),
+                ("gemma3.rope.scaling.type", .string("linear")),
+                ("gemma3.rope.scaling.factor", .float32(8)), ("gemma3.final_logit_softcapping", .float32(0.5))
+            ],
+            config: [
+                "layer_types": #"["sliding_attention", "full_attention"]"#,
+                "rope_parameters":
+                    #"{"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0}, "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}"#,
+                "final_logit_softcapping": "0.5"
+            ])
     ]
 
     @Test("Soft-capping, a global gemma3 layer and linear rope scaling match transformers", arguments: variants)
@@ -84,9 +98,12 @@ struct TransformersOracleTests {
         } else {
             #expect(c.attentionLogitSoftcap == 0.02 && c.finalLogitSoftcap == 0.5)
         }
-        let sequences = v.lengths.enumerated().map { i, n in Self.pseudoRandomIDs(count: n, below: c.vocabularySize, seed: UInt64(i + 11)) }
-        let deltas = try Self.maxDeltas(model: model, checkpoint: ModelFiles.repositoryRoot.appendingPathComponent("fixtures/\(v.fixture)"),
-                                        sequences: sequences, config: v.config)
+        let sequences = v.lengths.enumerated().map { i, n in
+            Self.pseudoRandomIDs(count: n, below: c.vocabularySize, seed: UInt64(i + 11))
+        }
+        let deltas = try Self.maxDeltas(
+            model: model, checkpoint: ModelFiles.repositoryRoot.appendingPathComponent("fixtures/\(v.fixture)"),
+            sequences: sequences, config: v.config)
         print("oracle \(v.testDescription): max |Δ logit| per sequence \(zip(v.lengths, deltas).map { "\($0)→\($1)" })")
         for (n, d) in zip(v.lengths, deltas) {
             #expect(d <= Self.tolerance, "\(v.testDescription), \(n) tokens: max |Δ logit| \(d)")
@@ -103,7 +120,7 @@ struct TransformersOracleTests {
         let sequences: [[Int32]] = [
             Array(text[0..<32]), Array(text[5000..<5040]),
             Self.pseudoRandomIDs(count: 8, below: model.configuration.vocabularySize, seed: 7),
-            Self.pseudoRandomIDs(count: 21, below: model.configuration.vocabularySize, seed: 8),
+            Self.pseudoRandomIDs(count: 21, below: model.configuration.vocabularySize, seed: 8)
         ]
         let deltas = try Self.maxDeltas(model: model, checkpoint: URL(fileURLWithPath: dir), sequences: sequences)
         print("oracle smollm2: max |Δ logit| per sequence \(zip(sequences.map(\.count), deltas).map { "\($0)→\($1)" })")
@@ -119,7 +136,8 @@ struct TransformersOracleTests {
         let f16 = InferenceSession(model: model, contextLength: 24, threads: 2)
         #expect(f16.cachePrecision == .f16)
         let a = try f16.evaluate(ids, logitsFrom: 0)
-        let b = try InferenceSession(model: model, contextLength: 24, threads: 2, cachePrecision: .f32).evaluate(ids, logitsFrom: 0)
+        let b = try InferenceSession(model: model, contextLength: 24, threads: 2, cachePrecision: .f32).evaluate(
+            ids, logitsFrom: 0)
         #expect(a != b)
         #expect(zip(a, b).map { abs($0 - $1) }.max()! < 0.05)
     }
@@ -147,8 +165,10 @@ struct TransformersOracleTests {
     /// Runs `sequences` through Kiln (F32 KV cache) and through transformers on `checkpoint`, and returns
     /// the largest |Δ logit| of each sequence over all its positions and Kiln's vocabulary.
     /// `config` holds transformers config overrides (attribute → JSON value).
-    static func maxDeltas(model: TransformerModel, checkpoint: URL, sequences: [[Int32]],
-                          config: [String: String] = [:]) throws -> [Float] {
+    static func maxDeltas(
+        model: TransformerModel, checkpoint: URL, sequences: [[Int32]],
+        config: [String: String] = [:]
+    ) throws -> [Float] {
         guard let python = environment("KILN_ORACLE_PYTHON") else { return [] }
         let vocab = model.configuration.vocabularySize
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-oracle-\(UUID().uuidString)")
@@ -165,8 +185,8 @@ struct TransformersOracleTests {
             return []
         }
         guard let line = result.stdout.split(separator: "\n").last,
-              let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-              let oracleVocab = json["vocab_size"] as? Int
+            let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+            let oracleVocab = json["vocab_size"] as? Int
         else {
             Issue.record("unexpected output of transformers_logits.py: \(result.stdout)")
             return []
@@ -183,7 +203,8 @@ struct TransformersOracleTests {
             data.withUnsafeBytes { raw in
                 for t in 0..<ids.count {
                     for j in 0..<vocab {
-                        let bits = raw.loadUnaligned(fromByteOffset: offset + (t * oracleVocab + j) * 4, as: UInt32.self)
+                        let bits = raw.loadUnaligned(
+                            fromByteOffset: offset + (t * oracleVocab + j) * 4, as: UInt32.self)
                         let reference = Float(bitPattern: UInt32(littleEndian: bits))
                         worst = max(worst, abs(kiln[t * vocab + j] - reference))
                     }

@@ -31,14 +31,17 @@ public enum ModelFiles {
             let stem = String(name.dropLast(".gguf".count))
             let type = stem.split(separator: "-").last.map(String.init)!
             let fixture = String(stem.dropLast(type.count + 1))
-            _ = try Converter.convert(ConversionOptions(
-                checkpoint: repositoryRoot.appendingPathComponent("fixtures/\(fixture)"), output: out,
-                outputType: OutputType(rawValue: type)!, threads: 2))
+            _ = try Converter.convert(
+                ConversionOptions(
+                    checkpoint: repositoryRoot.appendingPathComponent("fixtures/\(fixture)"), output: out,
+                    outputType: OutputType(rawValue: type)!, threads: 2))
         } else {
             let smol = try TestEnvironment.smolLM2.path
             let f32 = dir.appendingPathComponent("f32.gguf")
             if !FileManager.default.fileExists(atPath: f32.path) {
-                _ = try Converter.convert(ConversionOptions(checkpoint: URL(fileURLWithPath: smol), output: f32, outputType: .f32, threads: 2))
+                _ = try Converter.convert(
+                    ConversionOptions(checkpoint: URL(fileURLWithPath: smol), output: f32, outputType: .f32, threads: 2)
+                )
             }
             if name != "f32.gguf" {
                 let type = LlamaFileType(parsing: String(name.dropLast(".gguf".count)))!

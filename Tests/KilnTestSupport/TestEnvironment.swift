@@ -63,8 +63,10 @@ public struct CommandResult: Sendable {
 }
 
 /// Runs a command, capturing its output (read concurrently so a chatty child cannot block on a full pipe).
-public func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
-                input: Data? = nil) throws -> CommandResult {
+public func run(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], directory: URL? = nil,
+    input: Data? = nil
+) throws -> CommandResult {
     let p = Process()
     if let directory { p.currentDirectoryURL = directory }
     p.executableURL = URL(fileURLWithPath: executable)
@@ -87,12 +89,18 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     let group = DispatchGroup()
     nonisolated(unsafe) var outData = Data(), errData = Data()
     group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave()
+    }
     group.enter()
-    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    DispatchQueue.global().async {
+        errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave()
+    }
     p.waitUntilExit()
     group.wait()
-    return CommandResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    return CommandResult(
+        status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// SHA-256 of a file, streamed.
@@ -100,7 +108,9 @@ public func sha256(of url: URL) throws -> String {
     let handle = try FileHandle(forReadingFrom: url)
     defer { try? handle.close() }
     var hasher = SHA256Digest()
-    while let chunk = try handle.read(upToCount: 8 << 20), !chunk.isEmpty { chunk.withUnsafeBytes { hasher.update($0) } }
+    while let chunk = try handle.read(upToCount: 8 << 20), !chunk.isEmpty {
+        chunk.withUnsafeBytes { hasher.update($0) }
+    }
     return SHA256Digest.hex(hasher.finalize())
 }
 

@@ -28,8 +28,10 @@ extension Trait where Self == ConditionTrait {
 /// Compares a file with a summary recorded from llama.cpp (`compare_gguf.py --json` format): equal digests
 /// settle it at once; only when they differ is llama.cpp's own Python reader run, to name the first
 /// differing key or tensor in the failure.
-public func expectSameAsGolden(_ file: URL, golden: URL, _ context: String,
-                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+public func expectSameAsGolden(
+    _ file: URL, golden: URL, _ context: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: golden)) as? [String: Any]
     guard let expected = summary?["file_sha256"] as? String else {
         Issue.record("\(golden.path) has no file_sha256", sourceLocation: sourceLocation)
@@ -37,19 +39,28 @@ public func expectSameAsGolden(_ file: URL, golden: URL, _ context: String,
     }
     let actual = try sha256(of: file)
     if actual == expected { return }
-    let report = try run(try TestEnvironment.python,
-        [TestEnvironment.oracleScripts.appendingPathComponent("compare_gguf.py").path, "--golden", golden.path, file.path])
-    Issue.record("\(context): SHA-256 \(actual), llama.cpp's \(expected); gguf-py: \(report.stdout)\(report.stderr)",
-                 sourceLocation: sourceLocation)
+    let report = try run(
+        try TestEnvironment.python,
+        [
+            TestEnvironment.oracleScripts.appendingPathComponent("compare_gguf.py").path, "--golden", golden.path,
+            file.path
+        ])
+    Issue.record(
+        "\(context): SHA-256 \(actual), llama.cpp's \(expected); gguf-py: \(report.stdout)\(report.stderr)",
+        sourceLocation: sourceLocation)
 }
 
 /// Compares two GGUF files the same way: digests first, llama.cpp's reader only to explain a difference.
-public func expectSameFiles(_ ours: URL, _ theirs: URL, _ context: String,
-                            sourceLocation: SourceLocation = #_sourceLocation) throws {
+public func expectSameFiles(
+    _ ours: URL, _ theirs: URL, _ context: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
     let a = try sha256(of: ours), b = try sha256(of: theirs)
     if a == b { return }
-    let report = try run(try TestEnvironment.python,
+    let report = try run(
+        try TestEnvironment.python,
         [TestEnvironment.oracleScripts.appendingPathComponent("compare_gguf.py").path, theirs.path, ours.path])
-    Issue.record("\(context): SHA-256 \(a), llama.cpp's \(b); gguf-py: \(report.stdout)\(report.stderr)",
-                 sourceLocation: sourceLocation)
+    Issue.record(
+        "\(context): SHA-256 \(a), llama.cpp's \(b); gguf-py: \(report.stdout)\(report.stderr)",
+        sourceLocation: sourceLocation)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnTestSupport
+
 @testable import Quantization
 
 /// Locates and reads `../shared/golden/quant` (the bytes llama.cpp's quantizer wrote; see its README.md).
@@ -25,13 +26,15 @@ enum Golden {
     }
 
     static let manifest: [Entry] = {
-        guard let folder, let text = try? String(contentsOf: folder.appendingPathComponent("manifest.tsv"), encoding: .utf8)
+        guard let folder,
+            let text = try? String(contentsOf: folder.appendingPathComponent("manifest.tsv"), encoding: .utf8)
         else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { line in
             let f = line.split(separator: "\t").map(String.init)
             guard f.count == 7, let rows = Int(f[1]), let cols = Int(f[2]), let bytes = Int(f[6]) else { return nil }
-            return Entry(dataset: f[0], rows: rows, columns: cols, typeName: f[3], imatrix: f[4] == "1", file: f[5],
-                         bytes: bytes)
+            return Entry(
+                dataset: f[0], rows: rows, columns: cols, typeName: f[3], imatrix: f[4] == "1", file: f[5],
+                bytes: bytes)
         }
     }()
 
@@ -46,7 +49,9 @@ enum Golden {
     static func floats(_ dataset: String, _ name: String) throws -> [Float] {
         let d = try data(dataset, name)
         return d.withUnsafeBytes { raw in
-            (0..<(d.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            (0..<(d.count / 4)).map {
+                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self)))
+            }
         }
     }
 
@@ -56,7 +61,8 @@ enum Golden {
         let diffs = zip(got, want).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
         guard let first = diffs.first else { return "" }
         let blocks = Set(diffs.map { $0 / blockBytes })
-        return "\(diffs.count) bytes differ in \(blocks.count) blocks; first at byte \(first) (block \(first / blockBytes), "
+        return
+            "\(diffs.count) bytes differ in \(blocks.count) blocks; first at byte \(first) (block \(first / blockBytes), "
             + "offset \(first % blockBytes)): got \(got[first]) want \(want[first])"
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KilnTestSupport
 import Testing
+
 @testable import Quantization
 
 /// Every file under the golden folder, byte for byte.
@@ -44,15 +45,19 @@ struct GoldenTests {
             try blocks.withUnsafeBytes { raw in
                 try out.withUnsafeMutableBufferPointer { o in
                     if reference {
-                        try Quantizer.dequantizeReference(entry.type, source: raw.baseAddress!, count: count, destination: o.baseAddress!)
+                        try Quantizer.dequantizeReference(
+                            entry.type, source: raw.baseAddress!, count: count, destination: o.baseAddress!)
                     } else {
-                        try Quantizer.dequantize(entry.type, source: raw.baseAddress!, count: count, destination: o.baseAddress!)
+                        try Quantizer.dequantize(
+                            entry.type, source: raw.baseAddress!, count: count, destination: o.baseAddress!)
                     }
                 }
             }
             let got = out.map(\.bitPattern)
             let bad = zip(got, want).enumerated().filter { $0.element.0 != $0.element.1 }
-            #expect(bad.isEmpty, "\(entry) reference=\(reference): \(bad.count) floats differ, first at \(bad.first?.offset ?? -1)")
+            #expect(
+                bad.isEmpty,
+                "\(entry) reference=\(reference): \(bad.count) floats differ, first at \(bad.first?.offset ?? -1)")
         }
     }
 

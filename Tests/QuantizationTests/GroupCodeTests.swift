@@ -1,5 +1,5 @@
-import Testing
 import Quantization
+import Testing
 
 @Suite("Group codes")
 struct GroupCodeTests {
@@ -12,7 +12,8 @@ struct GroupCodeTests {
         let rowBytes = type.byteCount(elements: columns)
         var q = [UInt8](repeating: 0, count: rows * rowBytes)
         try q.withUnsafeMutableBytes { d in
-            try Quantizer.quantize(type, rows: rows, columns: columns, source: x, destination: d.baseAddress!, destinationCount: d.count)
+            try Quantizer.quantize(
+                type, rows: rows, columns: columns, source: x, destination: d.baseAddress!, destinationCount: d.count)
         }
         let layout = try #require(GroupCodeLayout(type))
         let groups = columns / layout.groupLength
@@ -25,8 +26,9 @@ struct GroupCodeTests {
                 let row = b.baseAddress! + r * rowBytes
                 try Quantizer.dequantize(type, source: row, count: columns, destination: &expected)
                 try offsets.withUnsafeMutableBufferPointer { o in
-                    try Quantizer.decodeGroups(type, source: row, count: columns, codes: &codes, scales: &scales,
-                                               offsets: layout.hasOffset ? o.baseAddress! : nil)
+                    try Quantizer.decodeGroups(
+                        type, source: row, count: columns, codes: &codes, scales: &scales,
+                        offsets: layout.hasOffset ? o.baseAddress! : nil)
                 }
             }
             for i in 0..<columns {
@@ -46,7 +48,8 @@ struct GroupCodeTests {
         let block = [UInt8](repeating: 0, count: 66)
         #expect(throws: QuantizationError.unsupportedType(.tq2_0)) {
             try block.withUnsafeBytes { b in
-                try Quantizer.decodeGroups(.tq2_0, source: b.baseAddress!, count: 256, codes: &c, scales: &s, offsets: nil)
+                try Quantizer.decodeGroups(
+                    .tq2_0, source: b.baseAddress!, count: 256, codes: &c, scales: &s, offsets: nil)
             }
         }
     }

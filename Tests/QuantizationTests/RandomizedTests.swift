@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Quantization
 
 /// SplitMix64: a tiny seeded generator so every failure can be replayed.
@@ -37,26 +38,29 @@ enum RandomRows {
             case 1: for j in 0..<32 { x[base + j] = rng.below(2) == 0 ? -0.0 : 0 }
             case 2: let c = rng.gauss() * scale; for j in 0..<32 { x[base + j] = c }
             case 3: for j in 0..<32 { x[base + j] = rng.gauss() * 1e-30 }
-            case 4: for j in 0..<32 { x[base + j] = Float(bitPattern: UInt32(rng.below(1 << 20))) * (rng.below(2) == 0 ? 1 : -1) }
-            case 5: // ±max tie
+            case 4:
+                for j in 0..<32 {
+                    x[base + j] = Float(bitPattern: UInt32(rng.below(1 << 20))) * (rng.below(2) == 0 ? 1 : -1)
+                }
+            case 5:  // ±max tie
                 let m = abs(rng.gauss() * scale) + 1e-3
                 x[base + rng.below(32)] = m
                 x[base + rng.below(32)] = -m
-            case 6: // small integers times a power of two: exact ties for the rounding steps
+            case 6:  // small integers times a power of two: exact ties for the rounding steps
                 let step = Float(sign: .plus, exponent: rng.below(10) - 8, significand: 1)
                 for j in 0..<32 { x[base + j] = Float(rng.below(33) - 16) * step * 0.5 }
-            case 7: // one spike
+            case 7:  // one spike
                 x[base + rng.below(32)] = rng.gauss() * scale * 100
-            case 8: // all positive
+            case 8:  // all positive
                 for j in 0..<32 { x[base + j] = abs(x[base + j]) }
-            case 9: // all negative
+            case 9:  // all negative
                 for j in 0..<32 { x[base + j] = -abs(x[base + j]) }
-            case 10: // near-equal tiny values: max − min is a few ulps (1/d can overflow)
+            case 10:  // near-equal tiny values: max − min is a few ulps (1/d can overflow)
                 let c = Float(sign: rng.below(2) == 0 ? .plus : .minus, exponent: -100 - rng.below(26), significand: 1)
                 for j in 0..<32 { x[base + j] = Float(bitPattern: c.bitPattern &+ UInt32(rng.below(3))) }
-            case 11: // huge values whose scales overflow fp16
+            case 11:  // huge values whose scales overflow fp16
                 for j in 0..<32 { x[base + j] = rng.gauss() * 1e20 }
-            case 12: // values near the fp16 maximum
+            case 12:  // values near the fp16 maximum
                 for j in 0..<32 { x[base + j] = (rng.unit() * 2 - 1) * 65504 }
             default: break
             }
@@ -82,7 +86,8 @@ struct RandomizedTests {
 
     @Test("fast == reference, byte for byte; 1 thread == 2 threads", arguments: types, [false, true])
     func fastEqualsReference(_ type: GGMLType, imatrix: Bool) throws {
-        let shapes: [(Int, Int)] = type.blockSize == 256
+        let shapes: [(Int, Int)] =
+            type.blockSize == 256
             ? [(1, 256), (3, 512), (2, 768), (5, 256)]
             : [(1, 32), (3, 96), (2, 256), (4, 512), (7, 64)]
         let seeds = type.blockSize == 256 ? 0..<64 : 0..<128
@@ -97,16 +102,19 @@ struct RandomizedTests {
             try x.withUnsafeBufferPointer { xp in
                 try withOptionalPointer(qw) { w in
                     try reference.withUnsafeMutableBytes {
-                        try Quantizer.quantizeReference(type, rows: rows, columns: columns, source: xp.baseAddress!,
-                                                        destination: $0.baseAddress!, destinationCount: bytes, importance: w)
+                        try Quantizer.quantizeReference(
+                            type, rows: rows, columns: columns, source: xp.baseAddress!,
+                            destination: $0.baseAddress!, destinationCount: bytes, importance: w)
                     }
                     try fast1.withUnsafeMutableBytes {
-                        try Quantizer.quantize(type, rows: rows, columns: columns, source: xp.baseAddress!,
-                                               destination: $0.baseAddress!, destinationCount: bytes, importance: w, threads: 1)
+                        try Quantizer.quantize(
+                            type, rows: rows, columns: columns, source: xp.baseAddress!,
+                            destination: $0.baseAddress!, destinationCount: bytes, importance: w, threads: 1)
                     }
                     try fast2.withUnsafeMutableBytes {
-                        try Quantizer.quantize(type, rows: rows, columns: columns, source: xp.baseAddress!,
-                                               destination: $0.baseAddress!, destinationCount: bytes, importance: w, threads: 2)
+                        try Quantizer.quantize(
+                            type, rows: rows, columns: columns, source: xp.baseAddress!,
+                            destination: $0.baseAddress!, destinationCount: bytes, importance: w, threads: 2)
                     }
                 }
             }
@@ -120,10 +128,12 @@ struct RandomizedTests {
             var b = [Float](repeating: 2, count: rows * columns)
             try reference.withUnsafeBytes { q in
                 try a.withUnsafeMutableBufferPointer {
-                    try Quantizer.dequantize(type, source: q.baseAddress!, count: rows * columns, destination: $0.baseAddress!)
+                    try Quantizer.dequantize(
+                        type, source: q.baseAddress!, count: rows * columns, destination: $0.baseAddress!)
                 }
                 try b.withUnsafeMutableBufferPointer {
-                    try Quantizer.dequantizeReference(type, source: q.baseAddress!, count: rows * columns, destination: $0.baseAddress!)
+                    try Quantizer.dequantizeReference(
+                        type, source: q.baseAddress!, count: rows * columns, destination: $0.baseAddress!)
                 }
             }
             #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(type) seed=\(seed): dequantize fast != reference")
@@ -143,7 +153,8 @@ struct RandomizedTests {
                     try Quantizer.dequantize(type, source: qp.baseAddress!, count: count, destination: $0.baseAddress!)
                 }
                 try b.withUnsafeMutableBufferPointer {
-                    try Quantizer.dequantizeReference(type, source: qp.baseAddress!, count: count, destination: $0.baseAddress!)
+                    try Quantizer.dequantizeReference(
+                        type, source: qp.baseAddress!, count: count, destination: $0.baseAddress!)
                 }
             }
             #expect(a.map(\.bitPattern) == b.map(\.bitPattern), "\(type) blocks=\(blocks)")
@@ -163,8 +174,9 @@ struct RandomizedTests {
                 let error = #expect(throws: QuantizationError.self) {
                     try x.withUnsafeBufferPointer { xp in
                         try out.withUnsafeMutableBytes {
-                            try Quantizer.quantize(type, rows: rows, columns: columns, source: xp.baseAddress!,
-                                                   destination: $0.baseAddress!, destinationCount: bytes, threads: threads)
+                            try Quantizer.quantize(
+                                type, rows: rows, columns: columns, source: xp.baseAddress!,
+                                destination: $0.baseAddress!, destinationCount: bytes, threads: threads)
                         }
                     }
                 }

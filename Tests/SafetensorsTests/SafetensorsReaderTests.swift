@@ -1,17 +1,8 @@
 import Foundation
+import KilnTestSupport
 import Testing
 
 @testable import Safetensors
-
-final class TemporaryFolder {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-test-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
-}
 
 /// Builds a file from a raw header string and data, to describe lying headers precisely.
 func rawFile(header: String, data: [UInt8]) -> [UInt8] {
@@ -31,10 +22,11 @@ struct SafetensorsReaderTests {
         let folder = TemporaryFolder()
         let url = folder.file("model.safetensors")
         let b: [Float] = [1, 2, 3, 4, 5, 6]
-        try SafetensorsWriter.write([
-            .init(name: "z.weight", dtype: .f32, shape: [2, 3], bytes: b.withUnsafeBytes { Array($0) }),
-            .init(name: "a.weight", dtype: .bf16, shape: [2], bytes: [0, 0x3f, 0, 0x40]),
-        ], metadata: ["format": "pt"], to: url)
+        try SafetensorsWriter.write(
+            [
+                .init(name: "z.weight", dtype: .f32, shape: [2, 3], bytes: b.withUnsafeBytes { Array($0) }),
+                .init(name: "a.weight", dtype: .bf16, shape: [2], bytes: [0, 0x3f, 0, 0x40])
+            ], metadata: ["format": "pt"], to: url)
         let f = try SafetensorsFile(url: url)
         #expect(f.tensors.map(\.name) == ["a.weight", "z.weight"])
         #expect(f.metadata == ["format": "pt"])
@@ -46,17 +38,25 @@ struct SafetensorsReaderTests {
     @Test("a file shorter than its header is refused") func truncatedHeader() throws {
         let folder = TemporaryFolder()
         let url = folder.file("t.safetensors")
-        var bytes = rawFile(header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0])
+        var bytes = rawFile(
+            header: "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", data: [0, 0, 0, 0])
         try Data(bytes.prefix(20)).write(to: url)
-        #expect { try SafetensorsFile(url: url) } throws: { matches($0) { if case .truncatedHeader = $0 { true } else { false } } }
+        #expect { try SafetensorsFile(url: url) } throws: {
+            matches($0) { if case .truncatedHeader = $0 { true } else { false } }
+        }
         try Data(bytes.prefix(5)).write(to: url)
-        #expect { try SafetensorsFile(url: url) } throws: { matches($0) { if case .truncatedHeader = $0 { true } else { false } } }
+        #expect { try SafetensorsFile(url: url) } throws: {
+            matches($0) { if case .truncatedHeader = $0 { true } else { false } }
+        }
         bytes.removeLast(2)
         try Data(bytes).write(to: url)
-        #expect { try SafetensorsFile(url: url) } throws: { matches($0) { if case .dataOutOfBounds(_, "a", 4, 2) = $0 { true } else { false } } }
+        #expect { try SafetensorsFile(url: url) } throws: {
+            matches($0) { if case .dataOutOfBounds(_, "a", 4, 2) = $0 { true } else { false } }
+        }
     }
 
-    @Test("corrupt JSON, unknown dtype, size mismatch, overlap, bad offsets",
+    @Test(
+        "corrupt JSON, unknown dtype, size mismatch, overlap, bad offsets",
         arguments: [
             ("{not json", "json"),
             ("[1,2]", "json"),
@@ -65,7 +65,10 @@ struct SafetensorsReaderTests {
             ("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", "entry"),
             ("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", "entry"),
             ("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", "entry"),
-            ("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}", "overlap"),
+            (
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[2,6]}}",
+                "overlap"
+            )
         ])
     func corrupt(header: String, kind: String) throws {
         let folder = TemporaryFolder()
@@ -88,19 +91,26 @@ struct SafetensorsReaderTests {
     @Test("sharded checkpoints: index checked against shards") func sharded() throws {
         let folder = TemporaryFolder()
         let one: [UInt8] = [0, 0, 0x80, 0x3f]
-        try SafetensorsWriter.write([.init(name: "b", dtype: .f32, shape: [1], bytes: one)], to: folder.file("model-00002-of-00002.safetensors"))
-        try SafetensorsWriter.write([.init(name: "a", dtype: .f32, shape: [1], bytes: one)], to: folder.file("model-00001-of-00002.safetensors"))
-        let index = "{\"metadata\":{},\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}}"
+        try SafetensorsWriter.write(
+            [.init(name: "b", dtype: .f32, shape: [1], bytes: one)], to: folder.file("model-00002-of-00002.safetensors")
+        )
+        try SafetensorsWriter.write(
+            [.init(name: "a", dtype: .f32, shape: [1], bytes: one)], to: folder.file("model-00001-of-00002.safetensors")
+        )
+        let index =
+            "{\"metadata\":{},\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}}"
         try Data(index.utf8).write(to: folder.file("model.safetensors.index.json"))
         let c = try SafetensorsCheckpoint(directory: folder.url)
         #expect(c.orderedTensors.map(\.tensor.name) == ["a", "b"])
 
-        let missing = "{\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00003-of-00003.safetensors\"}}"
+        let missing =
+            "{\"weight_map\":{\"a\":\"model-00001-of-00002.safetensors\",\"b\":\"model-00003-of-00003.safetensors\"}}"
         try Data(missing.utf8).write(to: folder.file("model.safetensors.index.json"))
         #expect { try SafetensorsCheckpoint(directory: folder.url) } throws: {
             matches($0) { if case .missingShard(_, "model-00003-of-00003.safetensors") = $0 { true } else { false } }
         }
-        let wrong = "{\"weight_map\":{\"a\":\"model-00002-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}}"
+        let wrong =
+            "{\"weight_map\":{\"a\":\"model-00002-of-00002.safetensors\",\"b\":\"model-00002-of-00002.safetensors\"}}"
         try Data(wrong.utf8).write(to: folder.file("model.safetensors.index.json"))
         #expect { try SafetensorsCheckpoint(directory: folder.url) } throws: {
             matches($0) { if case .indexMismatch = $0 { true } else { false } }
@@ -109,6 +119,8 @@ struct SafetensorsReaderTests {
 
     @Test("a folder without weights") func noWeights() throws {
         let folder = TemporaryFolder()
-        #expect { try SafetensorsCheckpoint(directory: folder.url) } throws: { matches($0) { if case .noWeights = $0 { true } else { false } } }
+        #expect { try SafetensorsCheckpoint(directory: folder.url) } throws: {
+            matches($0) { if case .noWeights = $0 { true } else { false } }
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Tokenization
 
 /// A hand-made byte-level BPE checkpoint (`Resources/make_bpe_fixture.py`) against the real converter's
@@ -29,7 +30,9 @@ struct BPESyntheticTests {
             }
             if method.hasSuffix("_token_id"), let id = call[1] as? Int {
                 let type = String(method.dropFirst("add_".count).dropLast("_token_id".count))
-                return TokenizerKey.specialTokenID(type).map { TokenizerMetadataEntry(key: $0, value: .uint32(UInt32(id))) }
+                return TokenizerKey.specialTokenID(type).map {
+                    TokenizerMetadataEntry(key: $0, value: .uint32(UInt32(id)))
+                }
             }
             return nil
         }

@@ -1,6 +1,7 @@
 import Foundation
 import KilnTestSupport
 import Testing
+
 @testable import Tokenization
 
 /// Just enough of a GGUF reader for `tokenizer.ggml.*` (the module itself does not read GGUF).
@@ -91,7 +92,8 @@ struct GGUFVocabularyTests {
     @Test("llama.cpp test-tokenizer-0 cases", arguments: vocabs)
     func llamaCppCases(_ name: String) throws {
         let base = try Self.llamaModels.appendingPathComponent("ggml-vocab-\(name).gguf")
-        try #require(FileManager.default.fileExists(atPath: base.path), "\(base.path) missing: run the suite with scripts/test")
+        try #require(
+            FileManager.default.fileExists(atPath: base.path), "\(base.path) missing: run the suite with scripts/test")
         let tokenizer = try Tokenizer(ggufVocabulary: try MiniGGUF.vocabulary(base))
         let inputs = String(decoding: try Data(contentsOf: URL(fileURLWithPath: base.path + ".inp")), as: UTF8.self)
             .components(separatedBy: "\n__ggml_vocab_test__\n")
@@ -102,8 +104,9 @@ struct GGUFVocabularyTests {
             var text = input
             if k == inputs.count - 1, text.hasSuffix("\n") { text.removeLast() }
             let expected = outputs[k].split(separator: " ").compactMap { Int($0) }
-            #expect(tokenizer.encode(text, addSpecialTokens: false) == expected,
-                    "\(name) case \(k): \(text.debugDescription)")
+            #expect(
+                tokenizer.encode(text, addSpecialTokens: false) == expected,
+                "\(name) case \(k): \(text.debugDescription)")
         }
     }
 
@@ -112,12 +115,13 @@ struct GGUFVocabularyTests {
         let files = try TokenizerFiles.load(directory: try TestPaths.smolLM2Directory)
         let vocabulary = try BPEVocabulary(files: files)
         let special = try SpecialVocabulary(files: files, loadMerges: true)
-        return try Tokenizer(ggufVocabulary: GGUFTokenizerVocabulary(
-            model: "gpt2", pre: vocabulary.pre, tokens: vocabulary.tokens,
-            tokenTypes: vocabulary.tokenTypes.map(\.rawValue), merges: special.merges,
-            bosID: special.specialTokenIDs.first { $0.type == "bos" }?.id,
-            eosID: special.specialTokenIDs.first { $0.type == "eos" }?.id,
-            addBOS: special.addSpecialToken.first { $0.type == "bos" }?.value))
+        return try Tokenizer(
+            ggufVocabulary: GGUFTokenizerVocabulary(
+                model: "gpt2", pre: vocabulary.pre, tokens: vocabulary.tokens,
+                tokenTypes: vocabulary.tokenTypes.map(\.rawValue), merges: special.merges,
+                bosID: special.specialTokenIDs.first { $0.type == "bos" }?.id,
+                eosID: special.specialTokenIDs.first { $0.type == "eos" }?.id,
+                addBOS: special.addSpecialToken.first { $0.type == "bos" }?.value))
     }
 
     @Test("SmolLM2 GGUF arrays give the tokenizer.json ids and 10,226 ids for eval.txt")
@@ -132,8 +136,9 @@ struct GGUFVocabularyTests {
         let ids = tokenizer.encode(text)
         #expect(ids.count == 10_226)
         #expect(tokenizer.decode(ids) == text)
-        #expect(PreTokenizerIdentification.probeHash(tokenizer: tokenizer)
-            == "855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249")
+        #expect(
+            PreTokenizerIdentification.probeHash(tokenizer: tokenizer)
+                == "855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249")
     }
 
     @Test("inconsistent arrays and unknown names are errors")
@@ -144,8 +149,10 @@ struct GGUFVocabularyTests {
         #expect(throws: TokenizationError.unknownPreTokenizer(path: "tokenizer.ggml.pre", found: "\"mystery\"")) {
             try Tokenizer(ggufVocabulary: .init(model: "gpt2", pre: "mystery", tokens: ["a"]))
         }
-        #expect(throws: TokenizationError.unsupportedModelType(
-            path: "tokenizer.ggml.model", found: "bert", expected: "gpt2 or llama")) {
+        #expect(
+            throws: TokenizationError.unsupportedModelType(
+                path: "tokenizer.ggml.model", found: "bert", expected: "gpt2 or llama")
+        ) {
             try Tokenizer(ggufVocabulary: .init(model: "bert", tokens: ["a"]))
         }
         #expect(throws: TokenizationError.mergeNamesUnknownToken(path: "tokenizer.ggml.merges", index: 0, token: "c")) {

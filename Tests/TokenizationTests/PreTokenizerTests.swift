@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Tokenization
 
 @Suite("Pre-tokenizer identification")
@@ -11,7 +12,8 @@ struct PreTokenizerTests {
     }
 
     static let byteLevel = #"{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}"#
-    static let digitsByteLevel = #"{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},"#
+    static let digitsByteLevel =
+        #"{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},"#
         + byteLevel + "]}"
 
     struct Case: CustomTestStringConvertible, Sendable {
@@ -24,7 +26,8 @@ struct PreTokenizerTests {
         var testDescription: String { name }
     }
 
-    static let bosTemplate = #"{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<｜begin▁of▁sentence｜>","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],"pair":[],"special_tokens":{}}"#
+    static let bosTemplate =
+        #"{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<｜begin▁of▁sentence｜>","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],"pair":[],"special_tokens":{}}"#
 
     static let cases: [Case] = [
         Case(name: "gpt-2", pre: byteLevel),
@@ -33,15 +36,18 @@ struct PreTokenizerTests {
         Case(name: "starcoder", pre: digitsByteLevel, added: #"[{"id":1,"content":"<fim_prefix>","special":true}]"#),
         Case(name: "llama-bpe", pre: splitSequence(PreTokenizerIdentification.llama3Regex)),
         Case(name: "qwen2", pre: splitSequence(PreTokenizerIdentification.qwen2Regex), normalizer: #"{"type":"NFC"}"#),
-        Case(name: "deepseek-r1-qwen", pre: splitSequence(PreTokenizerIdentification.qwen2Regex),
-             normalizer: #"{"type":"NFC"}"#, postProcessor: bosTemplate),
-        Case(name: "qwen35", pre: splitSequence(PreTokenizerIdentification.qwen35Regex), normalizer: #"{"type":"NFC"}"#),
+        Case(
+            name: "deepseek-r1-qwen", pre: splitSequence(PreTokenizerIdentification.qwen2Regex),
+            normalizer: #"{"type":"NFC"}"#, postProcessor: bosTemplate),
+        Case(name: "qwen35", pre: splitSequence(PreTokenizerIdentification.qwen35Regex), normalizer: #"{"type":"NFC"}"#)
     ]
 
     static func checkpoint(_ c: Case) throws -> TemporaryCheckpoint {
-        var files = ["tokenizer.json": #"{"added_tokens":"# + c.added + #","normalizer":"# + c.normalizer
-            + #","pre_tokenizer":"# + c.pre + #","post_processor":"# + c.postProcessor
-            + #","model":{"type":"BPE","vocab":{"a":0},"merges":[]}}"#]
+        var files = [
+            "tokenizer.json": #"{"added_tokens":"# + c.added + #","normalizer":"# + c.normalizer
+                + #","pre_tokenizer":"# + c.pre + #","post_processor":"# + c.postProcessor
+                + #","model":{"type":"BPE","vocab":{"a":0},"merges":[]}}"#
+        ]
         if let config = c.tokenizerConfig { files["tokenizer_config.json"] = config }
         return try TemporaryCheckpoint(files: files)
     }
@@ -55,14 +61,18 @@ struct PreTokenizerTests {
 
     @Test("an unknown configuration names what was found")
     func unknown() throws {
-        let dir = try Self.checkpoint(Case(name: "?", pre: Self.splitSequence(#"\p{L}+|\s+"#), normalizer: #"{"type":"NFKC"}"#))
+        let dir = try Self.checkpoint(
+            Case(name: "?", pre: Self.splitSequence(#"\p{L}+|\s+"#), normalizer: #"{"type":"NFKC"}"#))
         defer { dir.cleanup() }
         let files = try TokenizerFiles.load(directory: dir.url)
         let path = dir.url.appendingPathComponent("tokenizer.json").path
-        #expect(throws: TokenizationError.unknownPreTokenizer(
-            path: path,
-            found: #"pre_tokenizer Sequence[Split(Regex "\\p{L}+|\\s+", Isolated), ByteLevel(add_prefix_space: false, use_regex: false)], normalizer NFKC"#
-        )) {
+        #expect(
+            throws: TokenizationError.unknownPreTokenizer(
+                path: path,
+                found:
+                    #"pre_tokenizer Sequence[Split(Regex "\\p{L}+|\\s+", Isolated), ByteLevel(add_prefix_space: false, use_regex: false)], normalizer NFKC"#
+            )
+        ) {
             try PreTokenizerIdentification.identify(files: files)
         }
     }

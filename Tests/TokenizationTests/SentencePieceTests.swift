@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Tokenization
 
 /// Tiny SentencePiece models (trained by `Resources/make_fixtures.py`) against what sentencepiece itself
@@ -27,9 +28,13 @@ struct SentencePieceTests {
         case string(String), int(Int), bool(Bool)
         init(from decoder: any Decoder) throws {
             let c = try decoder.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { self = .bool(b) }
-            else if let i = try? c.decode(Int.self) { self = .int(i) }
-            else { self = .string(try c.decode(String.self)) }
+            if let b = try? c.decode(Bool.self) {
+                self = .bool(b)
+            } else if let i = try? c.decode(Int.self) {
+                self = .int(i)
+            } else {
+                self = .string(try c.decode(String.self))
+            }
         }
     }
 
@@ -37,7 +42,8 @@ struct SentencePieceTests {
 
     static func load(_ name: String) throws -> (TokenizerFiles, Expected) {
         let dir = TestPaths.resources.appendingPathComponent(name)
-        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
+        let expected = try JSONDecoder().decode(
+            Expected.self, from: Data(contentsOf: dir.appendingPathComponent("expected.json")))
         return (try TokenizerFiles.load(directory: dir), expected)
     }
 
@@ -48,7 +54,9 @@ struct SentencePieceTests {
             switch (method, call[1]) {
             case (let m, .int(let id)) where m.hasSuffix("_token_id"):
                 let type = String(m.dropFirst("add_".count).dropLast("_token_id".count))
-                return TokenizerKey.specialTokenID(type).map { TokenizerMetadataEntry(key: $0, value: .uint32(UInt32(id))) }
+                return TokenizerKey.specialTokenID(type).map {
+                    TokenizerMetadataEntry(key: $0, value: .uint32(UInt32(id)))
+                }
             case (let m, .bool(let flag)) where m.hasPrefix("add_add_"):
                 let type = String(m.dropFirst("add_add_".count).dropLast("_token".count))
                 return TokenizerKey.addSpecialToken(type).map { TokenizerMetadataEntry(key: $0, value: .bool(flag)) }
@@ -83,7 +91,8 @@ struct SentencePieceTests {
         let (files, expected) = try Self.load(name)
         let vocabulary = try SentencePieceVocabulary(files: files)
         #expect(vocabulary.tokens.count == expected.tokens.count)
-        #expect(zip(vocabulary.tokens, expected.tokens).allSatisfy { $0.unicodeScalars.elementsEqual($1.unicodeScalars) })
+        #expect(
+            zip(vocabulary.tokens, expected.tokens).allSatisfy { $0.unicodeScalars.elementsEqual($1.unicodeScalars) })
         #expect(vocabulary.scores.map(Double.init) == expected.scores)
         #expect(vocabulary.tokenTypes.map(\.rawValue) == expected.token_type)
     }
@@ -92,11 +101,15 @@ struct SentencePieceTests {
     func entries(name: String) throws {
         let (files, expected) = try Self.load(name)
         let entries = try TokenizerMetadata.sentencePiece(files: files)
-        #expect(Array(entries.prefix(2)) == [
-            TokenizerMetadataEntry(key: TokenizerKey.model, value: .string("llama")),
-            TokenizerMetadataEntry(key: TokenizerKey.pre, value: .string("default")),
-        ])
-        #expect(entries.map(\.key).dropFirst(2).prefix(3) == [TokenizerKey.tokens, TokenizerKey.scores, TokenizerKey.tokenType])
+        #expect(
+            Array(entries.prefix(2)) == [
+                TokenizerMetadataEntry(key: TokenizerKey.model, value: .string("llama")),
+                TokenizerMetadataEntry(key: TokenizerKey.pre, value: .string("default"))
+            ])
+        #expect(
+            entries.map(\.key).dropFirst(2).prefix(3) == [
+                TokenizerKey.tokens, TokenizerKey.scores, TokenizerKey.tokenType
+            ])
         #expect(Array(entries.dropFirst(5)) == Self.expectedSpecialEntries(expected.special))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import KilnTestSupport
 import Testing
+
 @testable import Tokenization
 
 /// Golden-file check: the tokenizer block for SmolLM2-135M-Instruct must match what llama.cpp's
@@ -87,7 +88,8 @@ struct SmolLM2GoldenTests {
                 #expect((expected.value as? Int) == Int(v), "\(expected.key)")
             default:
                 let list = try #require(expected.value as? [Any])
-                #expect(PythonJSON.dumps(value) == PythonJSON.dumps(Self.goldenArray(list, like: value)), "\(expected.key)")
+                #expect(
+                    PythonJSON.dumps(value) == PythonJSON.dumps(Self.goldenArray(list, like: value)), "\(expected.key)")
             }
         }
     }

@@ -1,6 +1,8 @@
 import FileAccess
 import Foundation
+import JSON
 import KilnTestSupport
+
 @testable import Tokenization
 
 /// Where the test inputs live (the checkpoint and `../shared` come from ``TestEnvironment``).
@@ -8,56 +10,34 @@ enum TestPaths {
     static var smolLM2Directory: URL { get throws { try TestEnvironment.smolLM2 } }
 
     /// What llama.cpp wrote for SmolLM2 (`metadata` list). `KILN_SMOLLM2_GOLDEN` overrides the path.
-    static var smolLM2Golden: URL { get throws { try TestEnvironment.shared.appendingPathComponent("golden/smollm2/F16.json") } }
+    static var smolLM2Golden: URL {
+        get throws { try TestEnvironment.shared.appendingPathComponent("golden/smollm2/F16.json") }
+    }
 
     /// `Tests/TokenizationTests/Resources`, found next to this file.
-    static let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Resources")
+    static let resources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Resources")
 }
 
 /// Python's `json.dumps(values, ensure_ascii=False)` for the array types GGUF metadata uses, so array
-/// values can be compared against the golden files' SHA-256.
+/// values can be compared against the golden files' SHA-256 (through the JSON module's `dumps`).
 enum PythonJSON {
     static func dumps(_ value: TokenizerMetadataValue) -> String {
+        json(value).dumps(ensureASCII: false)
+    }
+
+    static func json(_ value: TokenizerMetadataValue) -> JSONValue {
         switch value {
-        case .string(let s): return quote(s)
-        case .bool(let b): return b ? "true" : "false"
-        case .uint32(let v): return String(v)
-        case .stringArray(let a): return "[" + a.map(quote).joined(separator: ", ") + "]"
-        case .int32Array(let a): return "[" + a.map { String($0) }.joined(separator: ", ") + "]"
-        case .float32Array(let a): return "[" + a.map { float(Double($0)) }.joined(separator: ", ") + "]"
+        case .string(let s): return .string(s)
+        case .bool(let b): return .bool(b)
+        case .uint32(let v): return .int(Int(v))
+        case .stringArray(let a): return .array(a.map { .string($0) })
+        case .int32Array(let a): return .array(a.map { .int(Int($0)) })
+        case .float32Array(let a): return .array(a.map { .double(Double($0)) })
         }
     }
 
-    /// Python `repr(float)`: shortest round-trip digits, ".0" on integral values, exponent form outside
-    /// 1e-4 ..< 1e16.
-    static func float(_ d: Double) -> String {
-        if d.isNaN { return "NaN" }
-        if d.isInfinite { return d < 0 ? "-Infinity" : "Infinity" }
-        return d.description // Swift uses the same shortest-digits algorithm and thresholds.
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    static func quote(_ s: String) -> String { JSONValue.string(s).dumps(ensureASCII: false) }
 }
 
 /// SHA-256 helpers for golden comparisons, on the project's one implementation.
@@ -65,7 +45,6 @@ enum SHA256 {
     static func hex(_ text: String) -> String { SHA256Digest.hexDigest(text) }
     static func hex(_ message: [UInt8]) -> String { SHA256Digest.hexDigest(message) }
 }
-
 
 /// A temporary checkpoint directory with the given files; removed by `cleanup()`.
 struct TemporaryCheckpoint {

@@ -1,17 +1,22 @@
 import Foundation
 import Testing
+
 @testable import Tokenization
 
 @Suite("Tokenizer engine: bad input")
 struct TokenizerEngineErrorTests {
-    static func json(pre: String = ErrorTests.gpt2Pre, normalizer: String = "null", decoder: String = "null",
-                     model: String = #"{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}"#) -> String {
+    static func json(
+        pre: String = ErrorTests.gpt2Pre, normalizer: String = "null", decoder: String = "null",
+        model: String = #"{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]}"#
+    ) -> String {
         #"{"added_tokens":[],"normalizer":"# + normalizer + #","pre_tokenizer":"# + pre + #","decoder":"# + decoder
             + #","model":"# + model + "}"
     }
 
-    func expect(_ tokenizerJSON: String, _ error: (String) -> TokenizationError,
-                sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expect(
+        _ tokenizerJSON: String, _ error: (String) -> TokenizationError,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let dir = try TemporaryCheckpoint(files: ["tokenizer.json": tokenizerJSON], binary: [:])
         defer { dir.cleanup() }
         let path = dir.url.appendingPathComponent("tokenizer.json").path
@@ -31,8 +36,11 @@ struct TokenizerEngineErrorTests {
     func malformed() throws {
         let dir = try TemporaryCheckpoint(files: ["tokenizer.json": #"{"model": {"#], binary: [:])
         defer { dir.cleanup() }
-        #expect(throws: TokenizationError.malformedJSON(
-            path: dir.url.appendingPathComponent("tokenizer.json").path, offset: 11, reason: "expected a string key")) {
+        #expect(
+            throws: TokenizationError.malformedJSON(
+                path: dir.url.appendingPathComponent("tokenizer.json").path, offset: 11, reason: "expected a string key"
+            )
+        ) {
             _ = try Tokenizer(directory: dir.url)
         }
     }
@@ -45,7 +53,8 @@ struct TokenizerEngineErrorTests {
         try expect(Self.json(pre: #"{"type":"Whitespace"}"#)) {
             .unsupportedComponent(path: $0, component: "pre_tokenizer", found: "Whitespace")
         }
-        try expect(Self.json(pre: #"{"type":"Split","pattern":{"Regex":"\\w+"},"behavior":"Isolated","invert":false}"#)) {
+        try expect(Self.json(pre: #"{"type":"Split","pattern":{"Regex":"\\w+"},"behavior":"Isolated","invert":false}"#))
+        {
             .unsupportedComponent(path: $0, component: "pre_tokenizer", found: #"Split "\\w+" Isolated"#)
         }
         try expect(Self.json(normalizer: #"{"type":"Precompiled","precompiled_charsmap":"AA=="}"#)) {
@@ -83,9 +92,11 @@ struct TokenizerEngineErrorTests {
         let word = Data([0x0A, 0x05, 0x0A, 0x01, 0x61, 0x18, 0x01, 0x12, 0x02, 0x18, 0x03])
         let dir = try TemporaryCheckpoint(files: [:], binary: ["tokenizer.model": word])
         defer { dir.cleanup() }
-        #expect(throws: TokenizationError.unsupportedModelType(
-            path: dir.url.appendingPathComponent("tokenizer.model").path, found: "SentencePiece WORD",
-            expected: "BPE or UNIGRAM")) {
+        #expect(
+            throws: TokenizationError.unsupportedModelType(
+                path: dir.url.appendingPathComponent("tokenizer.model").path, found: "SentencePiece WORD",
+                expected: "BPE or UNIGRAM")
+        ) {
             _ = try Tokenizer(directory: dir.url)
         }
     }
@@ -94,8 +105,10 @@ struct TokenizerEngineErrorTests {
     func missing() throws {
         let dir = try TemporaryCheckpoint(files: ["config.json": "{}"], binary: [:])
         defer { dir.cleanup() }
-        #expect(throws: TokenizationError.missingTokenizer(
-            directory: dir.url.path, expected: "tokenizer.json or tokenizer.model")) {
+        #expect(
+            throws: TokenizationError.missingTokenizer(
+                directory: dir.url.path, expected: "tokenizer.json or tokenizer.model")
+        ) {
             _ = try Tokenizer(directory: dir.url)
         }
     }

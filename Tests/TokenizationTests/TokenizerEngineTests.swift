@@ -2,6 +2,7 @@ import FileAccess
 import Foundation
 import KilnTestSupport
 import Testing
+
 @testable import Tokenization
 
 /// Expected ids written by `Resources/make_engine_fixtures.py` (Hugging Face `tokenizers` / `sentencepiece`).
@@ -43,7 +44,9 @@ enum EngineFixture {
     }
 
     /// `eval.txt` from `../shared`.
-    static var evalText: URL { get throws { try TestEnvironment.shared.appendingPathComponent("golden/text/eval.txt") } }
+    static var evalText: URL {
+        get throws { try TestEnvironment.shared.appendingPathComponent("golden/text/eval.txt") }
+    }
 }
 
 /// Where two strings first differ, with the code points around it (the corpus has bidi controls that
@@ -59,7 +62,9 @@ func firstDifference(_ a: String, _ b: String) -> String {
 
 @Suite("Tokenizer engine matches tokenizers and sentencepiece", .tags(.oracle), .fullTier)
 struct TokenizerEngineTests {
-    static let fixtures = ["smollm2", "llama3-bpe", "qwen2-bpe", "llama2-bytefallback", "metaspace", "spm-bpe", "spm-unigram"]
+    static let fixtures = [
+        "smollm2", "llama3-bpe", "qwen2-bpe", "llama2-bytefallback", "metaspace", "spm-bpe", "spm-unigram"
+    ]
 
     @Test("corpus line by line", arguments: fixtures)
     func lines(_ name: String) throws {
@@ -85,15 +90,17 @@ struct TokenizerEngineTests {
         let tokenizer = try EngineFixture.tokenizer(name)
         let expected = try EngineFixture.expectation(name)
         let decoded = tokenizer.decode(expected.whole)
-        #expect(decoded.unicodeScalars.elementsEqual(expected.decoded.unicodeScalars),
-                "\(name): decode differs at scalar \(firstDifference(decoded, expected.decoded))")
+        #expect(
+            decoded.unicodeScalars.elementsEqual(expected.decoded.unicodeScalars),
+            "\(name): decode differs at scalar \(firstDifference(decoded, expected.decoded))")
         if expected.decoded == EngineFixture.corpus {
             let ids = tokenizer.encode(EngineFixture.corpus, addSpecialTokens: false)
             #expect(tokenizer.decode(ids).unicodeScalars.elementsEqual(EngineFixture.corpus.unicodeScalars))
             for line in EngineFixture.lines {
                 let roundTrip = tokenizer.decode(tokenizer.encode(line, addSpecialTokens: false))
-                #expect(roundTrip.unicodeScalars.elementsEqual(line.unicodeScalars),
-                        "\(name): round trip differs at scalar \(firstDifference(roundTrip, line))")
+                #expect(
+                    roundTrip.unicodeScalars.elementsEqual(line.unicodeScalars),
+                    "\(name): round trip differs at scalar \(firstDifference(roundTrip, line))")
             }
         }
     }
@@ -109,8 +116,9 @@ struct TokenizerEngineTests {
 
     @Test("llama.cpp probe hash of SmolLM2 is smollm's")
     func probeHash() throws {
-        #expect(SHA256Digest.hexDigest(Array(PreTokenizerIdentification.probeText.utf8))
-            == "a36179c1e2b1cfcfbfad1dc779addad2ffc778201e4cf0d538bddeafa2c526da")
+        #expect(
+            SHA256Digest.hexDigest(Array(PreTokenizerIdentification.probeText.utf8))
+                == "a36179c1e2b1cfcfbfad1dc779addad2ffc778201e4cf0d538bddeafa2c526da")
         let files = try TokenizerFiles.load(directory: try TestPaths.smolLM2Directory)
         let hash = try PreTokenizerIdentification.probeHash(files: files)
         #expect(hash == "855059429035d75a914d1eda9f10a876752e281a054a7a3d421ef0533e5b6249")
@@ -120,10 +128,12 @@ struct TokenizerEngineTests {
     @Test("SHA-256 known answers")
     func sha256() {
         #expect(SHA256Digest.hexDigest([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256Digest.hexDigest(Array("abc".utf8))
-            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256Digest.hexDigest(Array(String(repeating: "a", count: 1000).utf8))
-            == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        #expect(
+            SHA256Digest.hexDigest(Array("abc".utf8))
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256Digest.hexDigest(Array(String(repeating: "a", count: 1000).utf8))
+                == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
     @Test("special ids and pieces")

@@ -1,21 +1,27 @@
 import FileAccess
 import Foundation
-import Testing
 import Inference
 import KilnTestSupport
+import Testing
+
 @testable import Verification
 
 @Suite("Statistics, records and caches")
 struct FormatTests {
     @Test("SHA-256 known answers")
     func sha256() {
-        #expect(SHA256Digest.hex(Array("abc".utf8).withUnsafeBytes { SHA256Digest.hash($0) })
-            == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(SHA256Digest.hex([UInt8]().withUnsafeBytes { SHA256Digest.hash($0) })
-            == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(
+            SHA256Digest.hex(Array("abc".utf8).withUnsafeBytes { SHA256Digest.hash($0) })
+                == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(
+            SHA256Digest.hex([UInt8]().withUnsafeBytes { SHA256Digest.hash($0) })
+                == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         let long = [UInt8](repeating: 0x61, count: 1_000)
         var d = SHA256Digest()
-        long.withUnsafeBytes { d.update(UnsafeRawBufferPointer(rebasing: $0[0..<37])); d.update(UnsafeRawBufferPointer(rebasing: $0[37...])) }
+        long.withUnsafeBytes {
+            d.update(UnsafeRawBufferPointer(rebasing: $0[0..<37]));
+            d.update(UnsafeRawBufferPointer(rebasing: $0[37...]))
+        }
         #expect(SHA256Digest.hex(d.finalize()) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 
@@ -33,7 +39,9 @@ struct FormatTests {
         let logits = (0..<n).map { Float(sin(Double($0) * 0.37) * 6) }
         var rec = [UInt16](repeating: 0, count: LogProbabilityRecord.slots(vocabularySize: n))
         let nll = logits.withUnsafeBufferPointer { l in
-            rec.withUnsafeMutableBufferPointer { LogProbabilityRecord.encode(logits: l.baseAddress!, vocabularySize: n, token: 7, into: $0.baseAddress!) }
+            rec.withUnsafeMutableBufferPointer {
+                LogProbabilityRecord.encode(logits: l.baseAddress!, vocabularySize: n, token: 7, into: $0.baseAddress!)
+            }
         }
         let maxL = logits.max()!
         let lse = log(logits.reduce(0.0) { $0 + exp(Double($1 - maxL)) }) + Double(maxL)
@@ -44,7 +52,9 @@ struct FormatTests {
             #expect(abs(Double(decoded) - (Double(logits[i]) - lse)) <= Double(scale) + 1e-5)
         }
         let c = logits.withUnsafeBufferPointer { l in
-            rec.withUnsafeBufferPointer { PositionComparison(logits: l.baseAddress!, vocabularySize: n, record: $0.baseAddress!, token: 7) }
+            rec.withUnsafeBufferPointer {
+                PositionComparison(logits: l.baseAddress!, vocabularySize: n, record: $0.baseAddress!, token: 7)
+            }
         }
         #expect(abs(c.kld) < 1e-5)  // the 16-bit encoding alone costs ~3e-6
         #expect(c.sameTop)
@@ -72,8 +82,9 @@ struct FormatTests {
         let n = 16, vocab = 5, chunks = 2
         let slots = LogProbabilityRecord.slots(vocabularySize: vocab)
         let records = (0..<(chunks * (n - 1 - n / 2) * slots)).map { UInt16(truncatingIfNeeded: $0 &* 2654435761) }
-        return ReferenceLogProbabilities(contextLength: n, vocabularySize: vocab, chunkCount: chunks,
-                                         tokens: (0..<Int32(n * chunks)).map { $0 % 5 }, records: records)
+        return ReferenceLogProbabilities(
+            contextLength: n, vocabularySize: vocab, chunkCount: chunks,
+            tokens: (0..<Int32(n * chunks)).map { $0 % 5 }, records: records)
     }
 
     @Test("The cache trusts its stored hash only while the reference file's identity is unchanged")
@@ -93,18 +104,24 @@ struct FormatTests {
             return try LogitsCache.contentHash(of: model)
         }
         // Same identity: a hit without reading the model.
-        #expect(try LogitsCache.read(from: url, identity: identity, hash: count, tokens: ref.tokens, contextLength: 16) == ref)
+        #expect(
+            try LogitsCache.read(from: url, identity: identity, hash: count, tokens: ref.tokens, contextLength: 16)
+                == ref)
         #expect(hashed == 0)
         // The file rewritten (new modification time, other content): hashed again, and a miss.
         try Data("other weights".utf8).write(to: model)
         let changed = try #require(LogitsCache.fileIdentity(of: model))
         #expect(changed != identity)
-        #expect(try LogitsCache.read(from: url, identity: changed, hash: count, tokens: ref.tokens, contextLength: 16) == nil)
+        #expect(
+            try LogitsCache.read(from: url, identity: changed, hash: count, tokens: ref.tokens, contextLength: 16)
+                == nil)
         #expect(hashed == 1)
         // Same content, new identity (copied back): hashed, and a hit.
         try Data("weights".utf8).write(to: model)
-        #expect(try LogitsCache.read(from: url, identity: LogitsCache.fileIdentity(of: model), hash: count, tokens: ref.tokens,
-                                     contextLength: 16) == ref)
+        #expect(
+            try LogitsCache.read(
+                from: url, identity: LogitsCache.fileIdentity(of: model), hash: count, tokens: ref.tokens,
+                contextLength: 16) == ref)
         #expect(hashed == 2)
     }
 
@@ -118,8 +135,13 @@ struct FormatTests {
         let hash = [UInt8](repeating: 7, count: 32)
         try LogitsCache.write(ref, modelHash: hash, to: url)
         #expect(try LogitsCache.read(from: url, modelHash: hash, tokens: ref.tokens, contextLength: 16) == ref)
-        #expect(try LogitsCache.read(from: url, modelHash: [UInt8](repeating: 8, count: 32), tokens: ref.tokens, contextLength: 16) == nil)
-        #expect(try LogitsCache.read(from: dir.appendingPathComponent("absent"), modelHash: hash, tokens: ref.tokens, contextLength: 16) == nil)
+        #expect(
+            try LogitsCache.read(
+                from: url, modelHash: [UInt8](repeating: 8, count: 32), tokens: ref.tokens, contextLength: 16) == nil)
+        #expect(
+            try LogitsCache.read(
+                from: dir.appendingPathComponent("absent"), modelHash: hash, tokens: ref.tokens, contextLength: 16)
+                == nil)
         // Flip one payload byte: checksum error.
         var bytes = try [UInt8](Data(contentsOf: url))
         bytes[bytes.count - 3] ^= 0x40
@@ -129,10 +151,14 @@ struct FormatTests {
         }
         // Truncate: length error.
         try Data(bytes.dropLast(10)).write(to: url)
-        #expect(throws: InferenceError.self) { try LogitsCache.read(from: url, modelHash: hash, tokens: ref.tokens, contextLength: 16) }
+        #expect(throws: InferenceError.self) {
+            try LogitsCache.read(from: url, modelHash: hash, tokens: ref.tokens, contextLength: 16)
+        }
         // Garbage header.
         try Data("hello".utf8).write(to: url)
-        #expect(throws: InferenceError.self) { try LogitsCache.read(from: url, modelHash: hash, tokens: ref.tokens, contextLength: 16) }
+        #expect(throws: InferenceError.self) {
+            try LogitsCache.read(from: url, modelHash: hash, tokens: ref.tokens, contextLength: 16)
+        }
         // llama-perplexity layout round trip.
         let llama = ref.llamaFormat()
         #expect(try llama.withUnsafeBytes { try ReferenceLogProbabilities(llamaFormat: $0, path: "x") } == ref)
@@ -161,8 +187,9 @@ struct FormatTests {
         let ref = sampleReference(), hash = [UInt8](repeating: 7, count: 32)
         let whole = dir.appendingPathComponent("whole"), streamed = dir.appendingPathComponent("streamed")
         try LogitsCache.write(ref, modelHash: hash, to: whole)
-        let writer = try LogitsCache.Writer(url: streamed, modelHash: hash, identity: nil, contextLength: ref.contextLength,
-                                            vocabularySize: ref.vocabularySize, chunkCount: ref.chunkCount, tokens: ref.tokens)
+        let writer = try LogitsCache.Writer(
+            url: streamed, modelHash: hash, identity: nil, contextLength: ref.contextLength,
+            vocabularySize: ref.vocabularySize, chunkCount: ref.chunkCount, tokens: ref.tokens)
         let perChunk = ref.records.count / ref.chunkCount
         try ref.records.withUnsafeBufferPointer { (r: UnsafeBufferPointer<UInt16>) throws(InferenceError) in
             for i in 0..<ref.chunkCount {
@@ -171,7 +198,8 @@ struct FormatTests {
         }
         try writer.commit()
         #expect(try Data(contentsOf: whole) == Data(contentsOf: streamed))
-        let read = try #require(try LogitsCache.read(from: streamed, modelHash: hash, tokens: ref.tokens, contextLength: 16))
+        let read = try #require(
+            try LogitsCache.read(from: streamed, modelHash: hash, tokens: ref.tokens, contextLength: 16))
         #expect(read == ref)
         read.records.release(0..<read.records.count)
         #expect(read == ref)

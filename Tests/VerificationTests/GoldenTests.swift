@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import Inference
 import KilnTestSupport
+import Testing
+
 @testable import Verification
 
 /// SmolLM2-135M-Instruct against `../shared/golden/smollm2/kld.md` (llama-perplexity, ctx 512, eval.txt).
@@ -27,8 +28,10 @@ struct GoldenTests {
     /// The statistics as llama-perplexity prints them (`%.6f`, Δp and same-top in percent with `%.3f`).
     static func printed(_ s: KLDStatistics) -> [String] {
         func f(_ v: Double, _ digits: Int = 6) -> String { String(format: "%.\(digits)f", v) }
-        return [f(s.perplexity), f(s.logPerplexityRatio), f(s.meanKLD), f(Double(s.medianKLD)), f(Double(s.kld99)),
-                f(Double(s.maximumKLD)), f(100 * s.rmsPDiff, 3), f(100 * s.sameTop, 3)]
+        return [
+            f(s.perplexity), f(s.logPerplexityRatio), f(s.meanKLD), f(Double(s.medianKLD)), f(Double(s.kld99)),
+            f(Double(s.maximumKLD)), f(100 * s.rmsPDiff, 3), f(100 * s.sameTop, 3)
+        ]
     }
 
     @Test("Every statistic of F16, Q8_0, Q6_K, Q4_K_M, Q4_0 and Q2_K prints as llama-perplexity printed it")

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Testing
+
 @testable import Verification
 
 /// `kiln verify --json` and a manifest's quality record go through `JSONOutput`: a NaN or infinite statistic

@@ -2,6 +2,7 @@ import Foundation
 import Inference
 import KilnTestSupport
 import Testing
+
 @testable import Verification
 
 @Suite("Verifier on tiny models")
@@ -36,8 +37,9 @@ struct VerifierTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-verify-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let v = Verifier(referenceURL: try ModelFiles.url("tiny-llama-f32.gguf"), contextLength: 32, threads: 2,
-                         cacheURL: dir.appendingPathComponent("ref.cache"))
+        let v = Verifier(
+            referenceURL: try ModelFiles.url("tiny-llama-f32.gguf"), contextLength: 32, threads: 2,
+            cacheURL: dir.appendingPathComponent("ref.cache"))
         let tokens: [Int32] = (0..<200).map { Int32(($0 * 29) % 512) }
         let a = try v.run(models: [ModelFiles.url("tiny-llama-q8_0.gguf")], tokens: { tokens })
         #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("ref.cache").path))
