@@ -12,17 +12,21 @@ enum Filter: String {
 
 extension Interpreter {
     func applyFilter(_ call: FilterCall, to value: Value) throws(RenderFailure) -> Value {
-        guard let filter = call.filter else {
-            throw RenderFailure(.unknownFilter, "No filter named '\(call.name)' found.", at: call.position)
+        try applyNamed(call.filter, .unknownFilter, "filter", call.name, call.arguments, at: call.position) {
+            (filter, arguments) throws(RenderFailure) in try applyFilter(filter, to: value, arguments)
         }
-        let arguments = try evaluateArguments(call.arguments)
-        return try at(call.position) { () throws(RenderFailure) in try applyFilter(filter, to: value, arguments) }
     }
 
-    /// Runs `body`; a failure it throws without a position gets `position`.
-    func at<T>(_ position: SourcePosition, _ body: () throws(RenderFailure) -> T) throws(RenderFailure) -> T {
+    /// A filter or test call: an unknown name fails here (inside an `if` branch jinja2 only fails when the
+    /// branch runs), then the arguments are evaluated and a failure without a position gets the call's.
+    func applyNamed<Name, Result>(
+        _ resolved: Name?, _ kind: ChatTemplateError.Kind, _ noun: String, _ name: String, _ argumentList: [Argument],
+        at position: SourcePosition, _ body: (Name, Arguments) throws(RenderFailure) -> Result
+    ) throws(RenderFailure) -> Result {
+        guard let resolved else { throw RenderFailure(kind, "No \(noun) named '\(name)' found.", at: position) }
+        let arguments = try evaluateArguments(argumentList)
         do {
-            return try body()
+            return try body(resolved, arguments)
         } catch {
             throw error.at(position)
         }

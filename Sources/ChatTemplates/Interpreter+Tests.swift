@@ -9,11 +9,9 @@ enum TestName: String {
 
 extension Interpreter {
     func applyTest(_ call: TestCall, to value: Value) throws(RenderFailure) -> Bool {
-        guard let test = call.test else {
-            throw RenderFailure(.unknownTest, "No test named '\(call.name)' found.", at: call.position)
+        try applyNamed(call.test, .unknownTest, "test", call.name, call.arguments, at: call.position) {
+            (test, arguments) throws(RenderFailure) in try applyTest(test, to: value, arguments)
         }
-        let arguments = try evaluateArguments(call.arguments)
-        return try at(call.position) { () throws(RenderFailure) in try applyTest(test, to: value, arguments) }
     }
 
     func applyTest(_ test: TestName, to value: Value, _ arguments: Arguments) throws(RenderFailure) -> Bool {

@@ -31,22 +31,7 @@ public struct SentencePieceVocabulary: Sendable {
             size = key.flatMap { files.configInt($0) } ?? 0
             if size <= 0 { size = model.pieces.count }
         }
-        var tokens = (0..<size).map { "[PAD\($0)]" }
-        var scores = [Float](repeating: -10000, count: size)
-        var types = [TokenType](repeating: .unused, count: size)
-        for (id, piece) in model.pieces.enumerated() {
-            guard id < size else { break }
-            tokens[id] = piece.piece
-            scores[id] = piece.score
-            types[id] =
-                switch piece.type {
-                case .unknown?: .unknown
-                case .control?: .control
-                case .unused?: .unused
-                case .byte?: .byte
-                default: .normal
-                }
-        }
+        var (tokens, scores, types) = model.paddedVocabulary(size: size)
         let addedPath = files.path("added_tokens.json")
         if let added = files.addedTokensJSON {
             guard let members = added.objectMembers else {
@@ -99,4 +84,28 @@ func llamaVocabularyEntries(tokens: [String], scores: [Float], types: [TokenType
         TokenizerMetadataEntry(key: TokenizerKey.scores, value: .float32Array(scores)),
         TokenizerMetadataEntry(key: TokenizerKey.tokenType, value: .int32Array(types.map(\.rawValue)))
     ]
+}
+
+extension SentencePieceModel {
+    /// The converter's starting point for a SentencePiece vocabulary of `size` entries: `[PADi]` placeholders
+    /// (score -10000, unused), then the model's pieces over the first ids with their scores and types.
+    func paddedVocabulary(size: Int) -> (tokens: [String], scores: [Float], types: [TokenType]) {
+        var tokens = (0..<size).map { "[PAD\($0)]" }
+        var scores = [Float](repeating: -10000, count: size)
+        var types = [TokenType](repeating: .unused, count: size)
+        for (id, piece) in pieces.enumerated() {
+            guard id < size else { break }
+            tokens[id] = piece.piece
+            scores[id] = piece.score
+            types[id] =
+                switch piece.type {
+                case .unknown?: .unknown
+                case .control?: .control
+                case .unused?: .unused
+                case .byte?: .byte
+                default: .normal
+                }
+        }
+        return (tokens, scores, types)
+    }
 }

@@ -15,21 +15,7 @@ extension TokenizerMetadata {
             throw .vocabularyExceedsVocabSize(
                 path: files.path("tokenizer.model"), tokenID: model.pieces.count - 1, vocabSize: size)
         }
-        var tokens = (0..<size).map { "[PAD\($0)]" }
-        var scores = [Float](repeating: -10000, count: size)
-        var types = [TokenType](repeating: .unused, count: size)
-        for (id, piece) in model.pieces.enumerated() {
-            tokens[id] = piece.piece
-            scores[id] = piece.score
-            types[id] =
-                switch piece.type {
-                case .unknown?: .unknown
-                case .control?: .control
-                case .unused?: .unused
-                case .byte?: .byte
-                default: .normal
-                }
-        }
+        var (tokens, scores, types) = model.paddedVocabulary(size: size)
         func override(_ id: Int, _ text: String, special: Bool) {
             guard id >= 0, id < size else { return }
             tokens[id] = text

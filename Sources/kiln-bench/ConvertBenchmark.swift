@@ -1,3 +1,4 @@
+import Architectures
 import ArgumentParser
 import Conversion
 import Foundation
@@ -25,7 +26,7 @@ struct ConvertBenchmark: ParsableCommand {
         var peer: [ChildMeasurement] = []
         for _ in 0..<runs {
             let k = try measure([
-                selfExecutable, "convert-once", checkpoint, out.appendingPathComponent("kiln.gguf").path, outtype,
+                selfExecutable, "once", "convert", checkpoint, out.appendingPathComponent("kiln.gguf").path, outtype,
                 String(threads)
             ])
             guard k.status == 0 else { throw ValidationErrorText("kiln convert failed with status \(k.status)") }
@@ -60,19 +61,28 @@ struct ConvertBenchmark: ParsableCommand {
     }
 }
 
-/// One in-process conversion, run as a child by `convert` so its time and memory are measured alone.
-struct ConvertOnce: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "convert-once", shouldDisplay: false)
-    @Argument var checkpoint: String
+/// One in-process job, run as a child by `convert` and `quantize-model` so its time and memory are measured
+/// alone: `once convert CHECKPOINT OUT OUTTYPE THREADS` or `once quantize INPUT OUT TYPE THREADS`.
+struct Once: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "once", shouldDisplay: false)
+    @Argument var job: String
+    @Argument var input: String
     @Argument var output: String
-    @Argument var outtype: String
+    @Argument var type: String
     @Argument var threads: Int = 1
 
     func run() throws {
-        guard let type = OutputType(rawValue: outtype) else { throw ValidationErrorText("unknown outtype \(outtype)") }
-        _ = try Converter.convert(
-            ConversionOptions(
-                checkpoint: URL(fileURLWithPath: checkpoint), output: URL(fileURLWithPath: output),
-                outputType: type, overwrite: true, threads: threads))
+        let (inputURL, outputURL) = (URL(fileURLWithPath: input), URL(fileURLWithPath: output))
+        if job == "convert", let outtype = OutputType(rawValue: type) {
+            _ = try Converter.convert(
+                ConversionOptions(
+                    checkpoint: inputURL, output: outputURL, outputType: outtype, overwrite: true, threads: threads))
+        } else if job == "quantize", let fileType = LlamaFileType(parsing: type) {
+            var o = QuantizeOptions(input: inputURL, output: outputURL, fileType: fileType, threads: threads)
+            o.overwrite = true
+            _ = try Quantize.run(o)
+        } else {
+            throw ValidationErrorText("unknown job or type: \(job) \(type)")
+        }
     }
 }

@@ -7,8 +7,8 @@ struct KilnBench: ParsableCommand {
         commandName: "kiln-bench",
         abstract: "Measure Kiln's speed and memory, side by side with llama.cpp where it is available.",
         subcommands: [
-            ConvertBenchmark.self, ConvertOnce.self, QuantizeBenchmark.self, QuantizeModelBenchmark.self,
-            QuantizeOnce.self, MakeCheckpoint.self, TokenizeBenchmark.self, InferenceBenchmark.self,
+            ConvertBenchmark.self, QuantizeBenchmark.self, QuantizeModelBenchmark.self,
+            Once.self, MakeCheckpoint.self, TokenizeBenchmark.self, InferenceBenchmark.self,
             TraceComparison.self, TemplateBenchmark.self
         ])
 }

@@ -26,7 +26,7 @@ struct QuantizeModelBenchmark: ParsableCommand {
         var kiln: [ChildMeasurement] = [], convert: [ChildMeasurement] = [], quantize: [ChildMeasurement] = []
         for _ in 0..<runs {
             let k = try measure([
-                selfExecutable, "quantize-once", input, out.appendingPathComponent("kiln.gguf").path, type,
+                selfExecutable, "once", "quantize", input, out.appendingPathComponent("kiln.gguf").path, type,
                 String(threads)
             ])
             guard k.status == 0 else { throw ValidationErrorText("kiln quantize failed (\(k.status))") }
@@ -60,21 +60,5 @@ struct QuantizeModelBenchmark: ParsableCommand {
         {
             print(String(format: "kiln takes %.3f of the peer's total time (%.1f× faster)", k / (c + q), (c + q) / k))
         }
-    }
-}
-
-struct QuantizeOnce: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "quantize-once", shouldDisplay: false)
-    @Argument var input: String
-    @Argument var output: String
-    @Argument var type: String
-    @Argument var threads: Int = 1
-
-    func run() throws {
-        guard let ft = LlamaFileType(parsing: type) else { throw ValidationErrorText("unknown type \(type)") }
-        var o = QuantizeOptions(
-            input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output), fileType: ft, threads: threads)
-        o.overwrite = true
-        _ = try Quantize.run(o)
     }
 }

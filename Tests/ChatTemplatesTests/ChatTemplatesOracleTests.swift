@@ -344,19 +344,16 @@ struct ChatTemplatesOracleTests {
 
     /// Control characters, separators and quotes made visible, so the message stays on one line.
     static func escaped(_ text: String) -> String {
+        let named: [Unicode.Scalar: String] = ["\n": "\\n", "\r": "\\r", "\t": "\\t", "\"": "\\\"", "\\": "\\\\"]
         var out = ""
         for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case _
-            where scalar.value < 0x20 || (0x7F...0xA0).contains(scalar.value)
-                || scalar.value == 0x2028 || scalar.value == 0x2029 || scalar.value == 0xFEFF:
-                out += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
-            default: out.unicodeScalars.append(scalar)
+            let v = scalar.value
+            if let name = named[scalar] {
+                out += name
+            } else if v < 0x20 || (0x7F...0xA0).contains(v) || v == 0x2028 || v == 0x2029 || v == 0xFEFF {
+                out += "\\u{\(String(v, radix: 16, uppercase: true))}"
+            } else {
+                out.unicodeScalars.append(scalar)
             }
         }
         return out

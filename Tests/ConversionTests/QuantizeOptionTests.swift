@@ -63,12 +63,16 @@ struct QuantizeOptionTests {
         return Dictionary(uniqueKeysWithValues: try Quantize.run(o).entries.map { ($0.name, $0.to) })
     }
 
+    /// A small Llama GGUF in a temporary folder and options quantizing it to `out.gguf` there.
+    func quantizing(to type: LlamaFileType) throws -> (TemporaryFolder, QuantizeOptions) {
+        let folder = TemporaryFolder()
+        try makeLlamaGGUF(folder.file("in.gguf"))
+        return (folder, QuantizeOptions(input: folder.file("in.gguf"), output: folder.file("out.gguf"), fileType: type))
+    }
+
     @Test("a dry run plans without writing, and the plan is what gets written")
     func dryRun() throws {
-        let folder = TemporaryFolder()
-        let input = folder.file("in.gguf")
-        try makeLlamaGGUF(input)
-        var o = QuantizeOptions(input: input, output: folder.file("out.gguf"), fileType: .q4_K_M)
+        var (folder, o) = try quantizing(to: .q4_K_M)
         o.dryRun = true
         let planned = try Quantize.run(o)
         #expect(!planned.wrote)
@@ -105,10 +109,7 @@ struct QuantizeOptionTests {
 
     @Test("--override-kv appends typed keys as llama-quantize does")
     func overrideKV() throws {
-        let folder = TemporaryFolder()
-        let input = folder.file("in.gguf")
-        try makeLlamaGGUF(input)
-        var o = QuantizeOptions(input: input, output: folder.file("out.gguf"), fileType: .q8_0)
+        var (folder, o) = try quantizing(to: .q8_0)
         o.overrideKV = [
             "a.int=int:-7", "a.float=float:0.5", "a.bool=bool:true", "a.str=str:hello", "general.name=str:Renamed"
         ].map { KVOverride(parsing: $0)! }
