@@ -22,99 +22,32 @@ public struct ImportanceMatrix: Sendable {
     }
 
     static func loadGGUF(_ f: GGUFFile) throws -> ([String: [Float]], [String], Int) {
-        let path = f.url.path
-        guard !f.tensors.isEmpty else { throw ImportanceMatrixError.invalid(path: path, reason: "no tensors") }
-        let datasets: [String]
-        if case let .array(.string(d))? = f.metadata["imatrix.datasets"] { datasets = d } else { datasets = [] }
         guard f.metadata.contains("imatrix.datasets"), f.metadata.contains("imatrix.chunk_count"),
             f.metadata.contains("imatrix.chunk_size")
         else {
             throw ImportanceMatrixError.invalid(
-                path: path, reason: "missing imatrix.datasets, imatrix.chunk_count or imatrix.chunk_size")
+                path: f.url.path, reason: "missing imatrix.datasets, imatrix.chunk_count or imatrix.chunk_size")
         }
-        let chunks = Int(f.metadata["imatrix.chunk_count"]?.integerValue ?? 0)
-        var sums: [String: GGUFTensorInfo] = [:], counts: [String: GGUFTensorInfo] = [:]
-        for t in f.tensors {
-            if t.name.hasSuffix(".in_sum2") {
-                sums[String(t.name.dropLast(8))] = t
-            } else if t.name.hasSuffix(".counts") {
-                counts[String(t.name.dropLast(7))] = t
-            }
-        }
+        let (raw, datasets) = try ImportanceStatistics.readGGUF(f)
         var entries: [String: [Float]] = [:]
-        for name in Set(sums.keys).union(counts.keys) {
-            guard let s = sums[name], let c = counts[name], s.type == .f32, c.type == .f32 else {
-                throw ImportanceMatrixError.invalid(
-                    path: path, reason: "\(name) needs F32 .in_sum2 and .counts tensors")
-            }
-            let sv = Array(f.data(for: s).bindMemory(to: Float.self))
-            let cv = Array(f.data(for: c).bindMemory(to: Float.self)).map {
-                Float(Int64(($0).rounded(.toNearestOrAwayFromZero)))
-            }
-            guard !cv.isEmpty, sv.count % cv.count == 0 else {
-                throw ImportanceMatrixError.invalid(
-                    path: path, reason: "\(name): \(sv.count) sums do not split into \(cv.count) counts")
-            }
-            let ne0 = sv.count / cv.count
-            var e = [Float](repeating: 1, count: sv.count)
-            for j in 0..<cv.count where cv[j] > 0 {
-                for i in 0..<ne0 { e[j * ne0 + i] = sv[j * ne0 + i] / cv[j] }
+        for (name, entry) in raw {
+            let columns = entry.columns
+            var e = [Float](repeating: 1, count: entry.sums.count)
+            for (m, count) in entry.counts.enumerated() where count > 0 {
+                for i in 0..<columns { e[m * columns + i] = entry.sums[m * columns + i] / Float(count) }
             }
             entries[name] = e
         }
-        return (entries, datasets, chunks)
+        return (entries, datasets, Int(f.metadata["imatrix.chunk_count"]?.integerValue ?? 0))
     }
 
     static func loadLegacy(_ url: URL) throws -> ([String: [Float]], [String], Int) {
-        let data = try Data(contentsOf: url)
-        var o = 0
-        func i32() throws -> Int32 {
-            guard o + 4 <= data.count else {
-                throw ImportanceMatrixError.invalid(path: url.path, reason: "truncated at byte \(o)")
-            }
-            defer { o += 4 }
-            return data.withUnsafeBytes { Int32(littleEndian: $0.loadUnaligned(fromByteOffset: o, as: Int32.self)) }
-        }
-        func bytes(_ n: Int) throws -> Data {
-            guard n >= 0, o + n <= data.count else {
-                throw ImportanceMatrixError.invalid(path: url.path, reason: "truncated at byte \(o)")
-            }
-            defer { o += n }
-            return data.subdata(in: o..<(o + n))
-        }
-        let n = try i32()
-        guard n >= 1 else {
-            throw ImportanceMatrixError.invalid(
-                path: url.path, reason: "not a GGUF imatrix and not a legacy .dat (entry count \(n))")
-        }
+        let legacy = try LegacyImatrix(url: url)
         var entries: [String: [Float]] = [:]
-        for _ in 0..<n {
-            let len = try i32()
-            guard let name = String(data: try bytes(Int(len)), encoding: .utf8) else {
-                throw ImportanceMatrixError.invalid(path: url.path, reason: "entry name is not UTF-8")
-            }
-            let ncall = try i32()
-            let nval = try i32()
-            guard nval >= 1 else {
-                throw ImportanceMatrixError.invalid(path: url.path, reason: "\(name) has \(nval) values")
-            }
-            let raw = try bytes(Int(nval) * 4)
-            let values = raw.withUnsafeBytes { b in
-                (0..<Int(nval)).map {
-                    Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)))
-                }
-            }
-            entries[name] = ncall > 0 ? values.map { $0 / Float(ncall) } : values
+        for e in legacy.entries {
+            entries[e.name] = e.calls > 0 ? e.values.map { $0 / Float(e.calls) } : e.values
         }
-        var chunks = 0
-        var datasets: [String] = []
-        if o < data.count {
-            chunks = Int(try i32())
-            if let len = try? i32(), len > 0, let d = try? bytes(Int(len)) {
-                datasets.append(String(decoding: d.prefix { $0 != 0 }, as: UTF8.self))
-            }
-        }
-        return (entries, datasets, chunks)
+        return (entries, legacy.dataset.map { [$0] } ?? [], legacy.lastChunk)
     }
 }
 
@@ -122,6 +55,8 @@ public enum ImportanceMatrixError: Error, Equatable, CustomStringConvertible {
     case invalid(path: String, reason: String)
     case sizeMismatch(path: String, tensor: String, expected: Int, actual: Int)
     case nonFinite(path: String, tensor: String)
+    /// An entry that does not fit what it is combined with (another file, or the model's weight).
+    case mismatch(path: String, tensor: String, reason: String)
 
     public var description: String {
         switch self {
@@ -129,6 +64,7 @@ public enum ImportanceMatrixError: Error, Equatable, CustomStringConvertible {
         case let .sizeMismatch(path, tensor, expected, actual):
             "\(path): entry \(tensor) has \(actual) weights but the model's tensor needs \(expected) (was it computed for another model?)"
         case let .nonFinite(path, tensor): "\(path): entry \(tensor) holds NaN or Inf"
+        case let .mismatch(path, tensor, reason): "\(path): entry \(tensor) does not fit: \(reason)"
         }
     }
 }

@@ -28,6 +28,12 @@ public final class InferenceSession {
     /// tensor and its operation (`attn_norm-3.MUL`, `Qcur-3.ROPE`, `result_output.MUL_MAT`), rows of
     /// token-major floats: for comparing a run with llama.cpp's value by value (`kiln-bench trace`).
     public var trace: ((_ name: String, _ values: UnsafeBufferPointer<Float>) -> Void)?
+    /// Called before every product with a weight matrix (the importance-matrix hook): the weight, and the
+    /// activation rows it multiplies, `tokens` rows of `weight.columns` floats in the order llama.cpp's graph
+    /// feeds them. `microBatchTokens` is the size of the whole micro-batch this call's rows belong to (llama.cpp
+    /// sees the sequences of one micro-batch in one product).
+    public var observeProduct:
+        ((_ weight: WeightMatrix, _ rows: UnsafeBufferPointer<Float>, _ tokens: Int, _ microBatchTokens: Int) -> Void)?
 
     /// Keys in panels of 16 positions, `[layer][kvHead][position / 16][d][position % 16]`.
     private let keyCache: FloatBuffer
@@ -207,6 +213,9 @@ public final class InferenceSession {
     ) {
         // The output projection sees only the rows whose logits are wanted; llama.cpp selects them the same way.
         let ubatch = GGMLOrder.Placement(tokens: microBatch.sequences * n, first: microBatch.sequence * n)
+        if let observeProduct {
+            observeProduct(w, UnsafeBufferPointer(start: input, count: n * w.columns), n, microBatch.sequences * n)
+        }
         w.apply(input, tokens: n, into: out, scratch: rounded, threads: threads, placement: ubatch, route: route)
     }
 

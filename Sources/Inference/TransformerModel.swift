@@ -63,6 +63,25 @@ public final class TransformerModel: Sendable {
     /// Per-pair divisors of the rotary angles (`rope_freqs.weight`, written for Llama-3 rope scaling), if any.
     let ropeFrequencyFactors: [Float]?
     let layers: [TransformerLayer]
+
+    /// Every weight matrix a forward pass multiplies by, in graph order (layer by layer, then the output).
+    public var weightMatrices: [WeightMatrix] {
+        var matrices: [WeightMatrix] = []
+        for layer in layers {
+            switch layer.attention {
+            case let .separate(query, key, value): matrices += [query, key, value]
+            case let .fused(qkv): matrices.append(qkv)
+            }
+            matrices.append(layer.attentionOutput)
+            switch layer.feedForward {
+            case let .separate(gate, up): matrices += [gate, up]
+            case let .fused(gateUp): matrices.append(gateUp)
+            }
+            matrices.append(layer.down)
+        }
+        matrices.append(output)
+        return matrices
+    }
     /// The file's tensor types, for reports.
     public let tensorTypes: [String: String]
 

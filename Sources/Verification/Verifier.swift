@@ -27,6 +27,9 @@ public struct ReferenceModel: Sendable {
         self.configuration = configuration ?? { try load(1).configuration }
     }
 
+    /// The model, loaded for a forward pass.
+    public func loadModel(threads: Int) throws -> TransformerModel { try load(threads) }
+
     /// A GGUF file (for example the F32 conversion); its bytes are the cache key.
     public static func gguf(_ url: URL) -> ReferenceModel {
         ReferenceModel(

@@ -24,7 +24,7 @@ struct Kiln: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self, Generate.self, Chat.self,
-            TemplateCommand.self, Inspect.self
+            TemplateCommand.self, Imatrix.self, Inspect.self
         ]
     )
 }
