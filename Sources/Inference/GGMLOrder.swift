@@ -86,6 +86,35 @@ enum GGMLOrder {
         }
     }
 
+    /// `ggml_vec_geglu_f32` as ggml's CPU backend builds it (`GGML_GELU_FP16`): `out[i] = gelu(gate[i]) · up[i]`
+    /// where gelu is read from a table indexed by the gate rounded to F16 (0 below −10, the identity above 10).
+    static func geglu(
+        _ gate: UnsafePointer<Float>, _ up: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>
+    ) {
+        geluTable.withUnsafeBufferPointer { table in
+            for i in 0..<count {
+                let x = gate[i]
+                if x <= -10 {
+                    out[i] = 0
+                } else if x >= 10 {
+                    out[i] = x * up[i]
+                } else {
+                    out[i] = table[Int(Float16(x).bitPattern)] * up[i]
+                }
+            }
+        }
+    }
+
+    /// ggml's `ggml_table_gelu_f16`, widened back to F32: for every F16 value, the tanh approximation
+    /// `0.5·x·(1 + tanh(√(2/π)·x·(1 + 0.044715·x²)))` rounded to F16, computed as x86-64 builds compile
+    /// `ggml_gelu_f32` (GCC contracts `1 + 0.044715·x·x` into one fused multiply-add).
+    static let geluTable: [Float] = (0..<65536).map { bits in
+        let x = Float(Float16(bitPattern: UInt16(bits)))
+        let inner = Float(1).addingProduct(0.044715 * x, x)
+        let gelu = 0.5 * x * (1 + tanhf(0.79788456080286535587989211986876 * x * inner))
+        return Float(Float16(gelu))
+    }
+
     /// `ggml_vec_soft_max_f32` over a 64-key tile row: `p = exp(s − max)` in place, 16 lanes at a time,
     /// each group's lanes summed by ``sum16`` and the groups added in double precision.
     @inline(__always)

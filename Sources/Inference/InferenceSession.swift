@@ -275,12 +275,7 @@ public final class InferenceSession {
                 case .silu:
                     GGMLOrder.swiglu(gr, ur, count: f, into: o)
                 case .geluTanh:
-                    // 0.5·a·(1 + tanh(√(2/π)·(a + 0.044715·a³)))
-                    let k0: Float = 0.7978845608028654, k1: Float = 0.044715
-                    for i in 0..<f {
-                        let a = gr[i]
-                        o[i] = 0.5 * a * (1 + tanhf(k0 * a * (1 + k1 * a * a))) * ur[i]
-                    }
+                    GGMLOrder.geglu(gr, ur, count: f, into: o)
                 }
             }
         }
@@ -325,6 +320,10 @@ public final class InferenceSession {
         applyRope(k.pointer, heads: c.headCountKV, n: n, table: table)
         traced("Qcur-\(li).ROPE", q.pointer, n * qDim)
         traced("Kcur-\(li).ROPE", k.pointer, n * kvDim)
+        if c.scalesQueries {
+            let scale = c.attentionScale, qp = q.pointer
+            for i in 0..<(n * qDim) { qp[i] *= scale }
+        }
         let kvHeads = c.headCountKV, ctx = contextLength
         let kc = keyCache.pointer + li * kvHeads * keyBlocks * hd * 16
         let vc = valueCache.pointer + li * kvHeads * valueBlocks * ctx * 16
@@ -511,9 +510,10 @@ public final class InferenceSession {
         let c = model.configuration
         let hd = c.headDimension
         let softcap = c.attentionLogitSoftcap
+        let scoreScale: Float = c.scalesQueries ? 1 : c.attentionScale
         return (
             hd, c.headCount, c.headCount / c.headCountKV, c.headCount * hd, softcap,
-            softcap.map { c.attentionScale / $0 } ?? c.attentionScale, c.slidingLayers[li] ? c.slidingWindow : nil,
+            softcap.map { scoreScale / $0 } ?? scoreScale, c.slidingLayers[li] ? c.slidingWindow : nil,
             keyBlocks, valueBlocks, contextLength,
             SendablePointer(keyCache.pointer + li * c.headCountKV * keyBlocks * hd * 16),
             SendablePointer(valueCache.pointer + li * c.headCountKV * valueBlocks * contextLength * 16),

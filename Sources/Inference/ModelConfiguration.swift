@@ -47,6 +47,9 @@ public struct ModelConfiguration: Equatable, Sendable {
     public var embeddingScale: Float?
     /// Multiplier of `q·k` before the softmax (`1/sqrt(head_dim)`, or gemma 27B's `1/sqrt(n_embd/n_head)`).
     public var attentionScale: Float
+    /// Whether the queries are multiplied by ``attentionScale`` before attention (llama.cpp's Gemma graphs
+    /// scale `Qcur` after RoPE and attend with a scale of 1) rather than the scores inside attention.
+    public var scalesQueries: Bool
     /// `c · tanh(s / c)` applied to attention scores (gemma2), if set.
     public var attentionLogitSoftcap: Float?
     /// `c · tanh(l / c)` applied to the output logits (gemma2, optionally gemma3), if set.
@@ -161,6 +164,7 @@ public struct ModelConfiguration: Equatable, Sendable {
         // llama.cpp's gemma2/gemma3 27B (46 and 62 layers) scale by n_embd/n_head (gemma_pytorch's config).
         let gemma27B = (arch == "gemma2" && blocks == 46) || (arch == "gemma3" && blocks == 62)
         attentionScale = 1 / Float(gemma27B ? embeddingLength / headCount : headDimension).squareRoot()
+        scalesQueries = ["gemma", "gemma2", "gemma3"].contains(arch)
         contextLength = (try? int("context_length")) ?? 2048
         if case let .array(tokens)? = md["tokenizer.ggml.tokens"] {
             vocabularySize = tokens.count

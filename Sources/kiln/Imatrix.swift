@@ -60,7 +60,12 @@ struct Imatrix: ParsableCommand {
             for file in inFile { try statistics.merge(contentsOf: URL(fileURLWithPath: file)) }
             var result: ImportanceCollection.Result?
             if let model, let text {
-                let loaded = try ReferenceModel.at(model).loadModel(threads: threads.count)
+                let loaded: TransformerModel
+                do {
+                    loaded = try ReferenceModel.at(model).loadModel(threads: threads.count)
+                } catch {
+                    throw ValidationErrorLine("\(model): \(error)")
+                }
                 let columns = Dictionary(
                     loaded.weightMatrices.map { ($0.name, $0.columns) }, uniquingKeysWith: { first, _ in first })
                 for file in inFile where !statistics.entries.isEmpty {

@@ -43,6 +43,8 @@ public enum TestEnvironment {
     public static var smolLM2: URL { get throws { URL(fileURLWithPath: try required("KILN_SMOLLM2_DIR")) } }
     public static var oraclePython: String { get throws { try required("KILN_ORACLE_PYTHON") } }
     public static var llamaCpp: URL { get throws { URL(fileURLWithPath: try required("KILN_LLAMA_CPP")) } }
+    /// llama.cpp's tools built by `scripts/test` (`llama-imatrix`, `llama-quantize`).
+    public static var llamaBin: URL { get throws { URL(fileURLWithPath: try required("KILN_LLAMA_BIN")) } }
     public static var fixtures: URL { repositoryRoot.appendingPathComponent("fixtures") }
     public static var oracleScripts: URL { repositoryRoot.appendingPathComponent("scripts/oracle") }
     /// Whether the SmolLM2 checkpoint is available (tests that only need it, and not the Python tools, use this).
