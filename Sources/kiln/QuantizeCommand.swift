@@ -2,8 +2,10 @@ import Architectures
 import ArgumentParser
 import Conversion
 import Foundation
+import Inference
 import JSON
 import Quantization
+import Verification
 
 struct QuantizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,6 +22,13 @@ struct QuantizeCommand: ParsableCommand {
 
     @OptionGroup var threads: ThreadsOption
     @Option(help: "Importance matrix: llama-imatrix's GGUF or legacy .dat.") var imatrix: String?
+    @Option(
+        help: """
+            Compute the importance matrix first from this calibration text with the input model (as kiln imatrix             does; kept beside the output as OUT.imatrix.gguf), then quantize with it.
+            """)
+    var imatrixText: String?
+    @Option(help: "Tokens per chunk for --imatrix-text.") var imatrixCtx = 512
+    @Option(help: "Use at most this many chunks for --imatrix-text.") var imatrixChunks: Int?
     @Option(parsing: .singleValue, help: "Use importance-matrix entries whose name contains this (repeatable).")
     var includeWeights: [String] = []
     @Option(parsing: .singleValue, help: "Ignore importance-matrix entries whose name contains this (repeatable).")
@@ -45,6 +54,10 @@ struct QuantizeCommand: ParsableCommand {
                 input: URL(fileURLWithPath: input), output: URL(fileURLWithPath: output), fileType: type,
                 threads: threads.count)
             options.importanceMatrix = imatrix.map { URL(fileURLWithPath: $0) }
+            if let imatrixText {
+                guard imatrix == nil else { throw ValidationErrorLine("give --imatrix or --imatrix-text, not both") }
+                options.importanceMatrix = try computeImportanceMatrix(text: imatrixText)
+            }
             options.includeWeights = includeWeights
             options.excludeWeights = excludeWeights
             options.overrides.outputTensorType = outputTensorType
@@ -136,5 +149,43 @@ final class ProgressBar {
     func clear() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
+
+extension QuantizeCommand {
+    /// `--imatrix-text`: the input model's importance matrix over the text, written beside the output (the
+    /// quantized file records its name, as llama-quantize records the matrix it was given).
+    func computeImportanceMatrix(text: String) throws -> URL {
+        let base = output.hasSuffix(".gguf") ? String(output.dropLast(5)) : output
+        let url = URL(fileURLWithPath: base + ".imatrix.gguf")
+        if !force, FileManager.default.fileExists(atPath: url.path) {
+            throw ValidationErrorLine("\(url.path) exists (use --force to replace it)")
+        }
+        let model: TransformerModel
+        do {
+            model = try ReferenceModel.at(input).loadModel(threads: threads.count)
+        } catch {
+            throw ValidationErrorLine("\(input): \(error)")
+        }
+        let tokens = try Imatrix.tokens(text, model: input)
+        guard tokens.count >= 2 * imatrixCtx else {
+            throw ValidationErrorLine(
+                "\(text): \(tokens.count) tokens; a context of \(imatrixCtx) needs at least \(2 * imatrixCtx) (two chunks)"
+            )
+        }
+        var statistics = ImportanceStatistics(chunkSize: imatrixCtx)
+        var options = ImportanceCollection.Options()
+        options.contextLength = imatrixCtx
+        options.maxChunks = imatrixChunks
+        options.threads = threads.count
+        let result = try ImportanceCollection.run(model: model, tokens: tokens, options: options, into: &statistics)
+        statistics.datasets.append(text)
+        try statistics.write(to: url, overwrite: force)
+        if !reporting.json && !reporting.quiet {
+            print(
+                String(
+                    format: "importance matrix: %@ (%d chunks, PPL %.4f)", url.path, result.chunks, result.perplexity))
+        }
+        return URL(fileURLWithPath: base + ".imatrix.gguf")
     }
 }

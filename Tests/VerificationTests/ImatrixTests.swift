@@ -114,6 +114,36 @@ struct ImatrixTests {
         }
     }
 
+    @Test("kiln quantize --imatrix-text: the matrix and the file of the two steps, in one")
+    func oneStepQuantize() throws {
+        let folder = TemporaryFolder()
+        for step in ["one", "two"] {
+            try FileManager.default.createDirectory(at: folder.file(step), withIntermediateDirectories: true)
+            try Data(String(repeating: "the quick brown fox jumps over the lazy dog. ", count: 60).utf8)
+                .write(to: folder.file("\(step)/text.txt"))
+        }
+        let checkpoint = TestEnvironment.fixtures.appendingPathComponent("tiny-llama").path
+        let kiln = TestEnvironment.kiln.path
+        var r = try run(
+            kiln,
+            ["quantize", checkpoint, "q.gguf", "Q4_K_M", "--imatrix-text", "text.txt", "--imatrix-ctx", "32", "-q"],
+            directory: folder.file("one"))
+        try #require(r.status == 0, "\(r.stderr)")
+        r = try run(
+            kiln, ["imatrix", checkpoint, "--text", "text.txt", "--ctx", "32", "-o", "q.imatrix.gguf"],
+            directory: folder.file("two"))
+        try #require(r.status == 0, "\(r.stderr)")
+        r = try run(
+            kiln, ["quantize", checkpoint, "q.gguf", "Q4_K_M", "--imatrix", "q.imatrix.gguf", "-q"],
+            directory: folder.file("two"))
+        try #require(r.status == 0, "\(r.stderr)")
+        for file in ["q.gguf", "q.imatrix.gguf"] {
+            #expect(try sha256(of: folder.file("one/\(file)")) == sha256(of: folder.file("two/\(file)")), "\(file)")
+        }
+        let quantized = try GGUFFile(url: folder.file("one/q.gguf"))
+        #expect(quantized.metadata["quantize.imatrix.file"] == .string("q.imatrix.gguf"))
+    }
+
     @Test("bad input: one error line, status 1, no output file")
     func badInput() throws {
         let folder = TemporaryFolder()
