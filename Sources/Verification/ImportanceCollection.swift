@@ -180,24 +180,20 @@ extension ImportanceCollection {
     /// `kiln imatrix --json`: one `chunk` event per chunk, then one `done` summary.
     public struct ChunkEvent: Codable, Sendable, Equatable {
         public var event = "chunk"
-        public var chunk: Int
-        public var chunks: Int
+        public var chunk: Int, chunks: Int
         public var perplexity: Double
 
         public init(chunk: Int, chunks: Int, perplexity: Double) {
-            self.chunk = chunk
-            self.chunks = chunks
-            self.perplexity = perplexity
+            (self.chunk, self.chunks, self.perplexity) = (chunk, chunks, perplexity)
         }
     }
 
     public struct Done: Codable, Sendable, Equatable {
         public var event = "done"
-        public var output: String
-        public var format: String
-        public var tensors: Int
-        public var chunks: Int
-        public var chunkSize: Int
+        /// The file written and its format (`gguf` or `dat`).
+        public var output: String, format: String
+        /// Entries, chunks covered and tokens per chunk.
+        public var tensors: Int, chunks: Int, chunkSize: Int
         public var datasets: [String]
         /// Nil when only earlier files were merged (no text was evaluated).
         public var perplexity: Double?
@@ -207,15 +203,9 @@ extension ImportanceCollection {
         public init(
             output: String, format: String, statistics: ImportanceStatistics, result: Result?, seconds: Double
         ) {
-            self.output = output
-            self.format = format
-            tensors = statistics.entries.count
-            chunks = statistics.chunkCount
-            chunkSize = statistics.chunkSize
-            datasets = statistics.datasets
-            perplexity = result?.perplexity
-            perplexityError = result?.perplexityError
-            self.seconds = seconds
+            (self.output, self.format, self.seconds) = (output, format, seconds)
+            (tensors, chunks, chunkSize) = (statistics.entries.count, statistics.chunkCount, statistics.chunkSize)
+            (datasets, perplexity, perplexityError) = (statistics.datasets, result?.perplexity, result?.perplexityError)
         }
     }
 }
