@@ -49,6 +49,16 @@ extension Tokenizer {
             case "Digits":
                 steps.append(.digits(individual: value["individual_digits"]?.boolValue ?? false))
             case "Split":
+                if let literal = value["pattern"]?["String"]?.stringValue {
+                    guard let behavior = SplitBehavior(rawValue: value["behavior"]?.stringValue ?? "") else {
+                        throw unsupported("pre_tokenizer", value)
+                    }
+                    steps.append(
+                        .splitLiteral(
+                            pattern: literal.unicodeScalars.map(\.value), behavior: behavior,
+                            invert: value["invert"]?.boolValue ?? false))
+                    break
+                }
                 guard let regex = value["pattern"]?["Regex"]?.stringValue, let pattern = SplitPattern.known(regex),
                     value["behavior"]?.stringValue == "Isolated", value["invert"]?.boolValue != true
                 else { throw unsupported("pre_tokenizer", value) }

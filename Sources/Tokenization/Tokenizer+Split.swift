@@ -139,3 +139,81 @@ private func splitLlama3(
         i = end
     }
 }
+
+/// What a `Split` pre-tokenizer does with the delimiters it finds (`tokenizers`' `SplitDelimiterBehavior`).
+/// Splitting `the-final--countdown` on `-`: Removed `the|final|countdown`; Isolated `the|-|final|-|-|countdown`;
+/// MergedWithPrevious `the-|final-|-|countdown`; MergedWithNext `the|-final|-|-countdown`; Contiguous
+/// `the|-|final|--|countdown`.
+enum SplitBehavior: String, Sendable, CaseIterable {
+    case removed = "Removed"
+    case isolated = "Isolated"
+    case mergedWithPrevious = "MergedWithPrevious"
+    case mergedWithNext = "MergedWithNext"
+    case contiguous = "Contiguous"
+
+    /// Splits `s[range]` at the non-overlapping occurrences of `literal` (found left to right) and appends the
+    /// pieces to `pieces`. With `invert`, the occurrences are the pieces kept apart and the text between them
+    /// the delimiters.
+    static func split(
+        _ s: [UInt32], _ range: Range<Int>, literal: [UInt32], behavior: SplitBehavior, invert: Bool,
+        into pieces: inout [Range<Int>]
+    ) {
+        guard !range.isEmpty else { return }
+        // Spans covering the range: matches, and the non-empty gaps between them.
+        var spans: [(range: Range<Int>, isMatch: Bool)] = []
+        var previous = range.lowerBound
+        var i = range.lowerBound
+        if !literal.isEmpty {
+            while i + literal.count <= range.upperBound {
+                if s[i] == literal[0], s[i..<(i + literal.count)].elementsEqual(literal) {
+                    if previous < i { spans.append((previous..<i, false)) }
+                    spans.append((i..<(i + literal.count), true))
+                    i += literal.count
+                    previous = i
+                } else {
+                    i += 1
+                }
+            }
+        }
+        if previous < range.upperBound { spans.append((previous..<range.upperBound, false)) }
+        if invert { spans = spans.map { ($0.range, !$0.isMatch) } }
+
+        var merged: [(range: Range<Int>, isMatch: Bool)] = []
+        var previousMatch = false
+        switch behavior {
+        case .removed:
+            for span in spans where !span.isMatch { merged.append(span) }
+        case .isolated:
+            merged = spans
+        case .mergedWithPrevious:
+            for span in spans {
+                if span.isMatch, !previousMatch, let last = merged.last {
+                    merged[merged.count - 1].range = last.range.lowerBound..<span.range.upperBound
+                } else {
+                    merged.append(span)
+                }
+                previousMatch = span.isMatch
+            }
+        case .mergedWithNext:
+            for span in spans.reversed() {
+                if span.isMatch, !previousMatch, let last = merged.last {
+                    merged[merged.count - 1].range = span.range.lowerBound..<last.range.upperBound
+                } else {
+                    merged.append(span)
+                }
+                previousMatch = span.isMatch
+            }
+            merged.reverse()
+        case .contiguous:
+            for span in spans {
+                if span.isMatch == previousMatch, let last = merged.last {
+                    merged[merged.count - 1].range = last.range.lowerBound..<span.range.upperBound
+                } else {
+                    merged.append(span)
+                }
+                previousMatch = span.isMatch
+            }
+        }
+        for span in merged where !span.range.isEmpty { pieces.append(span.range) }
+    }
+}

@@ -30,6 +30,8 @@ public struct Tokenizer: Sendable {
 
     enum PreTokenizerStep: Sendable {
         case split(SplitPattern)
+        /// `Split` on a literal string (`{"String": …}`), with any delimiter behaviour and `invert`.
+        case splitLiteral(pattern: [UInt32], behavior: SplitBehavior, invert: Bool)
         case digits(individual: Bool)
         /// The byte mapping itself is implicit (the model works on bytes); this step only adds the prefix
         /// space and the GPT-2 regex split.
@@ -224,6 +226,14 @@ public struct Tokenizer: Sendable {
                 if useRegex { applySplit(.gpt2, buffer, &state) }
             case .split(let pattern):
                 applySplit(pattern, buffer, &state)
+            case .splitLiteral(let pattern, let behavior, let invert):
+                state.scratchRanges.removeAll(keepingCapacity: true)
+                for range in state.pieceRanges {
+                    SplitBehavior.split(
+                        buffer, range, literal: pattern, behavior: behavior, invert: invert,
+                        into: &state.scratchRanges)
+                }
+                swap(&state.pieceRanges, &state.scratchRanges)
             case .digits(let individual):
                 state.scratchRanges.removeAll(keepingCapacity: true)
                 for range in state.pieceRanges {
