@@ -56,6 +56,10 @@ struct Imatrix: ParsableCommand {
             if !force, FileManager.default.fileExists(atPath: out.path) {
                 throw ValidationErrorLine("\(output) exists (use --force to replace it)")
             }
+            let folder = out.deletingLastPathComponent().path
+            guard FileManager.default.isWritableFile(atPath: folder) else {
+                throw ValidationErrorLine("\(output): cannot write into \(folder)")
+            }
             var statistics = ImportanceStatistics(chunkSize: ctx)
             for file in inFile { try statistics.merge(contentsOf: URL(fileURLWithPath: file)) }
             var result: ImportanceCollection.Result?

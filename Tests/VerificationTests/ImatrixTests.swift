@@ -170,6 +170,10 @@ struct ImatrixTests {
         try expectError(
             [other.path, "--text", text.path, "--ctx", "32", "--in-file", llamaMatrix.path],
             mentions: [llamaMatrix.path, "blk.0.attn_output.weight", "64 columns", "128"])
+        let r = try run(
+            TestEnvironment.kiln.path,
+            ["imatrix", tiny.path, "--text", text.path, "--ctx", "32", "-o", folder.file("missing/out.gguf").path])
+        #expect(r.status == 1 && r.stderr.contains("cannot write into"), "\(r.stderr)")
         let unsupported = folder.file("unsupported.gguf")
         let writer = try GGUFWriter(
             destination: unsupported, metadata: GGUFMetadata([("general.architecture", .string("mamba"))]), tensors: [])
