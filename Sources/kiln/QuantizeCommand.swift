@@ -161,31 +161,16 @@ extension QuantizeCommand {
         if !force, FileManager.default.fileExists(atPath: url.path) {
             throw ValidationErrorLine("\(url.path) exists (use --force to replace it)")
         }
-        let model: TransformerModel
-        do {
-            model = try ReferenceModel.at(input).loadModel(threads: threads.count)
-        } catch {
-            throw ValidationErrorLine("\(input): \(error)")
-        }
-        let tokens = try Imatrix.tokens(text, model: input)
-        guard tokens.count >= 2 * imatrixCtx else {
-            throw ValidationErrorLine(
-                "\(text): \(tokens.count) tokens; a context of \(imatrixCtx) needs at least \(2 * imatrixCtx) (two chunks)"
-            )
-        }
         var statistics = ImportanceStatistics(chunkSize: imatrixCtx)
-        var options = ImportanceCollection.Options()
-        options.contextLength = imatrixCtx
-        options.maxChunks = imatrixChunks
-        options.threads = threads.count
-        let result = try ImportanceCollection.run(model: model, tokens: tokens, options: options, into: &statistics)
-        statistics.datasets.append(text)
+        let result = try Imatrix.collect(
+            model: input, text: text, ctx: imatrixCtx, chunks: imatrixChunks, processOutput: false,
+            threads: threads.count, inFiles: [], into: &statistics)
         try statistics.write(to: url, overwrite: force)
         if !reporting.json && !reporting.quiet {
             print(
                 String(
                     format: "importance matrix: %@ (%d chunks, PPL %.4f)", url.path, result.chunks, result.perplexity))
         }
-        return URL(fileURLWithPath: base + ".imatrix.gguf")
+        return url
     }
 }
