@@ -19,7 +19,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2")
     ],
     targets: [
-        .target(name: "FileAccess"),
+        // Digests of multi-gigabyte files are computed here: optimized even in debug builds, like the kernels.
+        .target(name: "FileAccess", swiftSettings: [.unsafeFlags(["-O"])]),
         // Python-faithful JSON (key order, ints apart from floats, `json.dumps` output), shared by every stage.
         .target(name: "JSON"),
         // The Jinja engine chat templates need, rendering as `transformers` does.
@@ -51,10 +52,20 @@ let package = Package(
             name: "Verification",
             dependencies: ["ChatTemplates", "Conversion", "FileAccess", "GGUF", "Inference", "JSON", "Tokenization"],
             swiftSettings: kernelFlags),
+        // The manifest a build writes and a catalog reads; no inference code.
+        .target(name: "Catalog", dependencies: ["JSON"]),
+        // Recipes, the stage graph of `kiln build`, incremental records, the manifest writer.
+        .target(
+            name: "Pipeline",
+            dependencies: [
+                "Architectures", "Catalog", "ChatTemplates", "Conversion", "FileAccess", "GGUF", "Inference", "JSON",
+                "Quantization", "Tokenization", "Verification", .product(name: "Yams", package: "Yams")
+            ]),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization",
+                "Architectures", "Catalog", "Pipeline", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON",
+                "Quantization",
                 "Tokenization", "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
@@ -91,6 +102,9 @@ let package = Package(
             name: "VerificationTests",
             dependencies: ["Conversion", "FileAccess", "GGUF", "Inference", "JSON", "KilnTestSupport", "Verification"],
             swiftSettings: kernelFlags),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Catalog", "Conversion", "FileAccess", "JSON", "KilnTestSupport", "Pipeline"]),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "KilnTestSupport", "Quantization"]),
         .testTarget(name: "SafetensorsTests", dependencies: ["KilnTestSupport", "Safetensors"]),
         .testTarget(

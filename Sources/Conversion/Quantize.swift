@@ -120,15 +120,80 @@ public enum Quantize {
         let raw: UnsafeRawBufferPointer?
     }
 
+    /// The input, opened once: its metadata and its tensors in llama-quantize's order.
+    struct Input {
+        let metadata: GGUFMetadata
+        let items: [Item]
+        let facts: QuantizationModelFacts
+    }
+
+    /// One variant's plan: the output's metadata, per-tensor targets and importance weights.
+    struct Plan {
+        let options: QuantizeOptions
+        let metadata: GGUFMetadata
+        let entries: [QuantizePlanEntry]
+        let weights: [[Float]?]
+        var infos: [GGUFTensorInfo] {
+            entries.map { GGUFTensorInfo(name: $0.name, dimensions: $0.dimensions, type: $0.to) }
+        }
+
+        var plannedFileBytes: Int {
+            let header = GGUFWriter.encodeHeader(metadata: metadata, tensors: infos).count
+            var size = GGUF.pad(header, to: GGUF.defaultAlignment)
+            for i in infos { size += GGUF.pad(i.byteCount, to: GGUF.defaultAlignment) }
+            return size
+        }
+    }
+
     public static func run(
         _ options: QuantizeOptions, progress: ((QuantizePlanEntry, Int, Int) -> Void)? = nil
     ) throws -> QuantizeResult {
+        let input = try open(options.input)
+        let plan = try self.plan(options, input: input)
+        if options.dryRun {
+            for (i, e) in plan.entries.enumerated() { progress?(e, i, plan.entries.count) }
+            return QuantizeResult(
+                output: options.output, entries: plan.entries, fileBytes: plan.plannedFileBytes, wrote: false)
+        }
+        return try write([plan], input: input) { _, i, n in progress?(plan.entries[i], i, n) }[0]
+    }
+
+    /// Several variants of one input in a single pass: each tensor's rows are read (converted) once and
+    /// encoded for every variant, each output byte-identical to ``run(_:progress:)`` of that variant. Variants
+    /// that give a tensor the same type and importance weights share one encoding.
+    ///
+    /// - Parameter progress: called after each tensor with its entry per variant, its index and the count.
+    public static func runLadder(
+        _ variants: [QuantizeOptions], progress: (([QuantizePlanEntry], Int, Int) -> Void)? = nil
+    ) throws -> [QuantizeResult] {
+        guard let first = variants.first else { return [] }
+        precondition(variants.allSatisfy { $0.input == first.input }, "a ladder quantizes one input")
+        let input = try open(first.input)
+        let plans = try variants.map { try plan($0, input: input) }
+        if variants.allSatisfy(\.dryRun) {
+            return plans.map {
+                QuantizeResult(
+                    output: $0.options.output, entries: $0.entries, fileBytes: $0.plannedFileBytes, wrote: false)
+            }
+        }
+        return try write(plans, input: input) { entries, i, n in progress?(entries, i, n) }
+    }
+
+    /// The planned size of each variant's file, without reading any weights.
+    public static func plannedSizes(_ variants: [QuantizeOptions]) throws -> [QuantizeResult] {
+        try runLadder(
+            variants.map {
+                var o = $0; o.dryRun = true; return o
+            })
+    }
+
+    static func open(_ url: URL) throws -> Input {
         var isDir: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: options.input.path, isDirectory: &isDir)
-        var metadata: GGUFMetadata
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        let metadata: GGUFMetadata
         var items: [Item]
         if exists && isDir.boolValue {
-            let p = try Converter.prepare(ConversionOptions(checkpoint: options.input, outputType: .f32))
+            let p = try Converter.prepare(ConversionOptions(checkpoint: url, outputType: .f32))
             metadata = p.metadata
             items = p.tensors.map { t in
                 Item(
@@ -136,7 +201,7 @@ public enum Quantize {
                     raw: nil)
             }
         } else {
-            let f = try GGUFFile(url: options.input)
+            let f = try GGUFFile(url: url)
             metadata = f.metadata
             items = f.tensors.map { t in
                 Item(
@@ -144,9 +209,16 @@ public enum Quantize {
                     raw: f.data(for: t))
             }
         }
-        let path = options.input.path
-        let facts = try modelFacts(metadata, path: path)
+        let facts = try modelFacts(metadata, path: url.path)
+        let order = QuantizationPolicy.quantizeOrder(items.map(\.name))
+        let byName = Dictionary(uniqueKeysWithValues: items.map { ($0.name, $0) })
+        items = order.map { byName[$0]! }
+        return Input(metadata: metadata, items: items, facts: facts)
+    }
 
+    static func plan(_ options: QuantizeOptions, input: Input) throws -> Plan {
+        let path = options.input.path
+        let items = input.items
         var importance: ImportanceMatrix? = nil
         if let url = options.importanceMatrix {
             var m = try ImportanceMatrix(url: url)
@@ -161,11 +233,7 @@ public enum Quantize {
         }
         var overrides = options.overrides
         overrides.hasImportanceMatrix = importance.map { !$0.entries.isEmpty } ?? false
-        let policy = QuantizationPolicy(fileType: options.fileType, model: facts, overrides: overrides)
-
-        let order = QuantizationPolicy.quantizeOrder(items.map(\.name))
-        let byName = Dictionary(uniqueKeysWithValues: items.map { ($0.name, $0) })
-        items = order.map { byName[$0]! }
+        let policy = QuantizationPolicy(fileType: options.fileType, model: input.facts, overrides: overrides)
         let choices = policy.choose(items.map { ($0.name, $0.dimensions, $0.type) })
 
         var entries: [QuantizePlanEntry] = []
@@ -202,6 +270,7 @@ public enum Quantize {
         }
 
         // llama-quantize's metadata: the input's keys in order, then these two moved to the end.
+        var metadata = input.metadata
         metadata.moveToEnd("general.quantization_version", .uint32(2))
         metadata.moveToEnd("general.file_type", .uint32(options.fileType.rawValue))
         for k in ["split.no", "split.count", "split.tensors.count"] { metadata.remove(k) }
@@ -222,31 +291,44 @@ public enum Quantize {
             }
         }
         for o in kvOverrides { metadata.moveToEnd(o.key, o.value) }
+        return Plan(options: options, metadata: metadata, entries: entries, weights: weights)
+    }
 
-        let infos = entries.map { GGUFTensorInfo(name: $0.name, dimensions: $0.dimensions, type: $0.to) }
-        if options.dryRun {
-            let header = GGUFWriter.encodeHeader(metadata: metadata, tensors: infos).count
-            var size = GGUF.pad(header, to: GGUF.defaultAlignment)
-            for i in infos { size += GGUF.pad(i.byteCount, to: GGUF.defaultAlignment) }
-            for (i, e) in entries.enumerated() { progress?(e, i, entries.count) }
-            return QuantizeResult(output: options.output, entries: entries, fileBytes: size, wrote: false)
+    /// Writes every plan's file in one pass over the input's tensors.
+    static func write(
+        _ plans: [Plan], input: Input, progress: ([QuantizePlanEntry], Int, Int) -> Void
+    ) throws -> [QuantizeResult] {
+        let writers = try plans.map {
+            try GGUFWriter(
+                destination: $0.options.output, metadata: $0.metadata, tensors: $0.infos,
+                overwrite: $0.options.overwrite)
         }
-
-        let writer = try GGUFWriter(
-            destination: options.output, metadata: metadata, tensors: infos, overwrite: options.overwrite)
-        var encoder = TensorEncoder(threads: max(1, options.threads))
-        for (i, (item, entry)) in zip(items, entries).enumerated() {
-            if entry.to == item.type, let raw = item.raw {
-                try writer.writeTensorData(raw)
+        var encoder = TensorEncoder(threads: max(1, plans.map(\.options.threads).max() ?? 1))
+        let count = input.items.count
+        for (i, item) in input.items.enumerated() {
+            var targets: [TensorEncoder.Target] = []
+            for (plan, writer) in zip(plans, writers) {
+                let to = plan.entries[i].to, w = plan.weights[i]
+                if to == item.type, let raw = item.raw {
+                    try writer.writeTensorData(raw)
+                } else if let k = targets.firstIndex(where: { $0.type == to && $0.importance == w }) {
+                    targets[k].writers.append(writer)
+                } else {
+                    targets.append(TensorEncoder.Target(type: to, importance: w, writers: [writer]))
+                }
+            }
+            if targets.isEmpty {
                 item.rows.finished()
             } else {
-                try encoder.encode(item.rows, as: entry.to, importance: weights[i], into: writer)
+                try encoder.encode(item.rows, targets: targets)
             }
-            progress?(entry, i, entries.count)
+            progress(plans.map { $0.entries[i] }, i, count)
         }
-        try writer.finish()
-        return QuantizeResult(
-            output: options.output, entries: entries, fileBytes: fileSize(options.output), wrote: true)
+        for w in writers { try w.finish() }
+        return try plans.map {
+            QuantizeResult(
+                output: $0.options.output, entries: $0.entries, fileBytes: fileSize($0.options.output), wrote: true)
+        }
     }
 
     /// `ggml_n_dims`: trailing dimensions of 1 are dropped (at least one stays).

@@ -28,9 +28,21 @@ struct TensorEncoder {
 
     init(threads: Int) { self.threads = threads }
 
+    /// One output encoding of a tensor: its type, importance weights, and the files that receive the bytes.
+    struct Target {
+        var type: GGMLType
+        var importance: [Float]?
+        var writers: [GGUFWriter]
+    }
+
     mutating func encode(
         _ source: some RowSource, as type: GGMLType, importance: [Float]? = nil, into writer: GGUFWriter
     ) throws {
+        try encode(source, targets: [Target(type: type, importance: importance, writers: [writer])])
+    }
+
+    /// Reads each chunk of rows once and encodes it for every target.
+    mutating func encode(_ source: some RowSource, targets: [Target]) throws {
         // Work on local copies so the closures below do not overlap accesses to `self`.
         var rows = self.rows, encoded = self.encoded
         defer { self.rows = rows; self.encoded = encoded }
@@ -38,7 +50,7 @@ struct TensorEncoder {
         let rowCount = source.rowCount
         let chunkRows = max(1, min(rowCount, Self.chunkBytes / 4 / max(n, 1)))
         if rows.count < chunkRows * n { rows = [Float](repeating: 0, count: chunkRows * n) }
-        let rowBytes = type.byteCount(elements: n)
+        let rowBytes = targets.map { $0.type.byteCount(elements: n) }.max() ?? 0
         if encoded.count < chunkRows * rowBytes { encoded = [UInt8](repeating: 0, count: chunkRows * rowBytes) }
 
         var first = 0
@@ -46,22 +58,31 @@ struct TensorEncoder {
             let count = min(chunkRows, rowCount - first)
             try rows.withUnsafeMutableBufferPointer { buf in
                 try source.loadRows(first..<(first + count), into: buf.baseAddress!)
-                try Self.check(source, buf.baseAddress!, rows: count, columns: n, firstRow: first, type: type)
+                for t in targets {
+                    try Self.check(source, buf.baseAddress!, rows: count, columns: n, firstRow: first, type: t.type)
+                }
             }
-            try rows.withUnsafeBufferPointer { src in
-                try encoded.withUnsafeMutableBytes { dst in
-                    try Self.withImportance(importance) { imatrix in
-                        do {
-                            try Quantizer.quantize(
-                                type, rows: count, columns: n, source: src.baseAddress!, destination: dst.baseAddress!,
-                                destinationCount: dst.count, importance: imatrix, threads: threads)
-                        } catch let QuantizationError.nonFiniteValue(row, column, value) {
-                            // The quantizer scans every chunk before writing; name the tensor and its row.
-                            throw ConversionError.nonFiniteWeight(
-                                tensor: source.displayName, row: first + row, column: column, value: value)
+            for target in targets {
+                let type = target.type
+                let bytes = count * type.byteCount(elements: n)
+                try rows.withUnsafeBufferPointer { src in
+                    try encoded.withUnsafeMutableBytes { dst in
+                        try Self.withImportance(target.importance) { imatrix in
+                            do {
+                                try Quantizer.quantize(
+                                    type, rows: count, columns: n, source: src.baseAddress!,
+                                    destination: dst.baseAddress!, destinationCount: dst.count, importance: imatrix,
+                                    threads: threads)
+                            } catch let QuantizationError.nonFiniteValue(row, column, value) {
+                                // The quantizer scans every chunk before writing; name the tensor and its row.
+                                throw ConversionError.nonFiniteWeight(
+                                    tensor: source.displayName, row: first + row, column: column, value: value)
+                            }
+                        }
+                        for writer in target.writers {
+                            try writer.appendTensorData(UnsafeRawBufferPointer(rebasing: dst[0..<bytes]))
                         }
                     }
-                    try writer.appendTensorData(UnsafeRawBufferPointer(rebasing: dst[0..<(count * rowBytes)]))
                 }
             }
             first += count

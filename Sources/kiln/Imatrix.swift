@@ -64,7 +64,7 @@ struct Imatrix: ParsableCommand {
             var result: ImportanceCollection.Result?
             if let model, let text {
                 let interactive = isatty(2) != 0 && !json
-                result = try Self.collect(
+                result = try ImportanceCollection.collect(
                     model: model, text: text, ctx: ctx, chunks: chunks, processOutput: processOutput,
                     threads: threads.count, inFiles: inFile, into: &statistics
                 ) { done, total, ppl in
@@ -94,52 +94,6 @@ struct Imatrix: ParsableCommand {
                 print(line + String(format: " (%.1f s)", done.seconds))
             }
         }
-    }
-
-    /// What `kiln imatrix MODEL --text TEXT` and `kiln quantize --imatrix-text` share: the model loaded, each
-    /// earlier matrix merged and checked against the model's weights (an error names that file), the text
-    /// tokenized and evaluated, and the text recorded as the dataset.
-    static func collect(
-        model: String, text: String, ctx: Int, chunks: Int?, processOutput: Bool, threads: Int, inFiles: [String],
-        into statistics: inout ImportanceStatistics, progress: ImportanceCollection.Progress? = nil
-    ) throws -> ImportanceCollection.Result {
-        let loaded: TransformerModel
-        do {
-            loaded = try ReferenceModel.at(model).loadModel(threads: threads)
-        } catch {
-            throw ValidationErrorLine("\(model): \(error)")
-        }
-        let columns = Dictionary(
-            loaded.weightMatrices.map { ($0.name, $0.columns) }, uniquingKeysWith: { first, _ in first })
-        for file in inFiles {
-            try statistics.merge(contentsOf: URL(fileURLWithPath: file))
-            try statistics.check(against: columns, path: file)
-        }
-        let tokens = try Self.tokens(text, model: model)
-        if tokens.count < 2 * ctx {
-            throw ValidationErrorLine(
-                "\(text): \(tokens.count) tokens; a context of \(ctx) needs at least \(2 * ctx) (two chunks)")
-        }
-        var options = ImportanceCollection.Options()
-        options.contextLength = ctx
-        options.maxChunks = chunks
-        options.processOutput = processOutput
-        options.threads = threads
-        let result = try ImportanceCollection.run(
-            model: loaded, tokens: tokens, options: options, into: &statistics, progress: progress)
-        statistics.datasets.append(text)
-        return result
-    }
-
-    /// The text as llama-imatrix reads it (one trailing newline dropped), tokenized with BOS where the
-    /// vocabulary adds one.
-    static func tokens(_ path: String, model: String) throws -> [Int32] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ValidationErrorLine("\(path): cannot read the text")
-        }
-        let text = String(decoding: data.last == 0x0A ? data.dropLast() : data, as: UTF8.self)
-        let tokenizer = try Tokenizer(model: URL(fileURLWithPath: model))
-        return tokenizer.encode(text, addSpecialTokens: true).map(Int32.init)
     }
 
     func printStatistics(_ path: String) throws {

@@ -18,12 +18,15 @@ struct Kiln: ParsableCommand {
         }
     }
 
+    /// Recorded in every build key and manifest.
+    static let version = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "kiln",
         abstract: "Convert, quantize and verify language models for llama.cpp runtimes.",
-        version: "0.1.0",
+        version: Kiln.version,
         subcommands: [
-            Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self, Generate.self, Chat.self,
+            Build.self, Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self, Generate.self, Chat.self,
             TemplateCommand.self, Imatrix.self, Inspect.self
         ]
     )

@@ -162,7 +162,7 @@ extension QuantizeCommand {
             throw ValidationErrorLine("\(url.path) exists (use --force to replace it)")
         }
         var statistics = ImportanceStatistics(chunkSize: imatrixCtx)
-        let result = try Imatrix.collect(
+        let result = try ImportanceCollection.collect(
             model: input, text: text, ctx: imatrixCtx, chunks: imatrixChunks, processOutput: false,
             threads: threads.count, inFiles: [], into: &statistics)
         try statistics.write(to: url, overwrite: force)

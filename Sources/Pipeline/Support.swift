@@ -1,0 +1,64 @@
+import FileAccess
+import Foundation
+import JSON
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A build problem, one line naming the file.
+public struct BuildError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Writes `data` to a temporary file beside `url` and renames it into place.
+func writeAtomically(_ data: Data, to url: URL) throws {
+    let out = try AtomicOutputFile(destination: url, overwrite: true)
+    try out.write([UInt8](data))
+    try out.commit()
+}
+
+extension JSONOutput {
+    /// `value` as pretty, sorted JSON with a trailing newline (files people read too).
+    static func encoderData<T: Encodable>(_ value: T) throws -> Data {
+        var d = try encoder(pretty: true).encode(value)
+        d.append(0x0A)
+        return d
+    }
+}
+
+/// A content key: the SHA-256 of the lines that decide an output.
+func contentKey(_ parts: [String]) -> String {
+    SHA256Digest.hexDigest(parts.joined(separator: "\n"))
+}
+
+/// An exclusive lock on a build folder, held while the process lives (the kernel releases it on exit,
+/// `kill -9` included).
+final class FolderLock {
+    private let fd: Int32
+
+    init(folder: URL) throws {
+        let path = folder.appendingPathComponent("lock").path
+        fd = open(path, O_RDWR | O_CREAT, 0o644)
+        guard fd >= 0 else {
+            throw BuildError("\(path): cannot open the build lock: \(String(cString: strerror(errno)))")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw BuildError(
+                "\(folder.deletingLastPathComponent().path): another kiln build is writing here (it holds \(path)); "
+                    + "wait for it to finish or build into another folder")
+        }
+        let pid = "\(getpid())\n"
+        _ = ftruncate(fd, 0)
+        _ = pid.withCString { write(fd, $0, strlen($0)) }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}
