@@ -373,11 +373,14 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// and the compute buffer (see `MemoryEstimate` in the Pipeline module for how it is derived).
     public struct Memory: Codable, Sendable, Equatable {
         public var weightsBytes: Int
+        /// Tensors the runtime copies into interleaved layouts at load (allocated besides the mapped file).
+        public var repackBytes: Int
         public var contexts: [AtContext]
         public var method: String
 
-        public init(weightsBytes: Int, contexts: [AtContext], method: String) {
+        public init(weightsBytes: Int, repackBytes: Int, contexts: [AtContext], method: String) {
             self.weightsBytes = weightsBytes
+            self.repackBytes = repackBytes
             self.contexts = contexts
             self.method = method
         }
@@ -385,6 +388,7 @@ public struct Manifest: Codable, Sendable, Equatable {
         enum CodingKeys: String, CodingKey {
             case contexts, method
             case weightsBytes = "weights_bytes"
+            case repackBytes = "repack_bytes"
         }
 
         public struct AtContext: Codable, Sendable, Equatable {

@@ -82,7 +82,8 @@ extension Builder {
                     bitsPerWeight: v.elements > 0
                         ? (Double(v.tensorBytes) * 8 / Double(v.elements) * 1e4).rounded() / 1e4 : 0,
                     tensorTypes: v.tensorTypes, tensorTypeMapSHA256: v.tensorTypeMapSHA256, key: k.variant[s.name]!,
-                    memory: MemoryEstimate.estimate(facts: facts, weightsBytes: v.tensorBytes, contexts: contexts),
+                    memory: MemoryEstimate.estimate(
+                        facts: facts, weightsBytes: v.tensorBytes, repackBytes: v.repackBytes ?? 0, contexts: contexts),
                     quality: measured?.quality, generation: measured?.generation, gates: gates,
                     provenance: provenance))
             try writeAtomically(

@@ -231,6 +231,8 @@ public final class Builder: @unchecked Sendable {
         var tensorTypeMapSHA256: String
         var tensorBytes: Int
         var elements: Int
+        /// Bytes llama.cpp's CPU backend copies into its interleaved layouts at load (x86-64 with AVX2).
+        var repackBytes: Int?
     }
 
     struct MeasurementRecord: Codable {
@@ -476,7 +478,7 @@ public final class Builder: @unchecked Sendable {
             o.modelName = nil
             let plan = try Converter.prepare(o)
             let types = zip(plan.tensors, plan.types).map { t, type in
-                (name: t.name, type: type, elements: t.shape.reduce(1, *))
+                (name: t.name, type: type, dimensions: Array(t.shape.reversed()))
             }
             _ = try Converter.convert(o) { p in
                 self.emit(
@@ -486,7 +488,7 @@ public final class Builder: @unchecked Sendable {
             try save(
                 NodeRecord(
                     key: key, stage: .convert, outputs: [try output(s.fileName)],
-                    variant: variantRecord(fileType: s.fileType, types.map { ($0.name, $0.type, $0.elements) }),
+                    variant: variantRecord(fileType: s.fileType, types.map { ($0.name, $0.type, $0.dimensions) }),
                     seconds: Date().timeIntervalSince(t)))
         }
         let ladder = pending.filter { $0.variant != nil }
@@ -507,23 +509,30 @@ public final class Builder: @unchecked Sendable {
                 NodeRecord(
                     key: k.variant[s.name]!, stage: .quantize, outputs: [try output(s.fileName)],
                     variant: variantRecord(
-                        fileType: s.fileType, r.entries.map { ($0.name, $0.to, $0.dimensions.reduce(1, *)) }),
+                        fileType: s.fileType, r.entries.map { ($0.name, $0.to, $0.dimensions) }),
                     seconds: seconds))
         }
     }
 
-    func variantRecord(fileType: String, _ tensors: [(name: String, type: GGMLType, elements: Int)]) -> VariantRecord {
+    func variantRecord(
+        fileType: String, _ tensors: [(name: String, type: GGMLType, dimensions: [Int])]
+    )
+        -> VariantRecord
+    {
         var histogram: [String: Int] = [:]
-        var map = "", bytes = 0, elements = 0
+        var map = "", bytes = 0, elements = 0, repack = 0
         for t in tensors {
+            let n = t.dimensions.reduce(1, *)
+            let size = t.type.byteCount(elements: n)
             histogram[t.type.description, default: 0] += 1
             map += "\(t.name)=\(t.type.description)\n"
-            bytes += t.type.byteCount(elements: t.elements)
-            elements += t.elements
+            bytes += size
+            elements += n
+            if MemoryEstimate.isRepacked(t.type, dimensions: t.dimensions) { repack += size }
         }
         return VariantRecord(
             fileType: fileType, tensorTypes: histogram, tensorTypeMapSHA256: SHA256Digest.hexDigest(map),
-            tensorBytes: bytes, elements: elements)
+            tensorBytes: bytes, elements: elements, repackBytes: repack)
     }
 
     func referenceCache(_ k: Keys) -> URL {

@@ -4,6 +4,7 @@ import Conversion
 import FileAccess
 import Foundation
 import GGUF
+import Quantization
 
 /// What a build records about the model itself, read from the conversion's metadata (the keys every file of
 /// the ladder carries) and its chat-template check. Stored with the source's content key, so a rebuild of
@@ -112,7 +113,9 @@ public struct ModelFacts: Codable, Sendable, Equatable {
 /// The memory a llama.cpp runtime allocates to run a file on a CPU with its defaults (one sequence, a
 /// micro-batch of 512 tokens, flash attention, F16 key/value cache):
 ///
-/// - **weights:** the file's tensor bytes (mapped);
+/// - **weights:** the file's tensor bytes (mapped), plus the copies llama.cpp's CPU backend makes at load of
+///   the tensors it repacks into interleaved layouts on x86-64 with AVX2 (Q4_0, Q4_K and IQ4_NL with a row
+///   count divisible by 8; `ggml_repack_get_optimal_repack_type`), which it reports as a second model buffer;
 /// - **KV cache:** `n_layer × n_ctx × (n_embd_k_gqa + n_embd_v_gqa) × 2` bytes, the context padded to 256;
 ///   sliding-window layers (Gemma 2/3) keep `min(n_ctx, window + 512)` cells, padded to 256;
 /// - **compute buffer:** the graph's peak at a 512-token micro-batch, which is the output projection (the
@@ -124,10 +127,21 @@ public struct ModelFacts: Codable, Sendable, Equatable {
 /// 4,096 and 8,192 tokens, exactly the output-projection term, and its KV cache 90 and 180 MiB.
 public enum MemoryEstimate {
     public static let method =
-        "llama.cpp CPU defaults (n_ubatch 512, flash attention, F16 KV): tensor bytes + KV cache at the context "
-        + "length + compute buffer (peak of output projection or feed-forward at 512 tokens) + output buffer"
+        "llama.cpp CPU defaults on x86-64 with AVX2 (n_ubatch 512, flash attention, F16 KV): tensor bytes + "
+        + "repacked copies (Q4_0/Q4_K/IQ4_NL) + KV cache at the context length + compute buffer (peak of output "
+        + "projection or feed-forward at 512 tokens) + output buffer"
 
-    public static func estimate(facts: ModelFacts, weightsBytes: Int, contexts: [Int]) -> Manifest.Memory {
+    /// Whether llama.cpp's CPU backend on x86-64 with AVX2 copies this tensor into an interleaved layout.
+    public static func isRepacked(_ type: GGMLType, dimensions: [Int]) -> Bool {
+        guard [.q4_0, .q4_K, .iq4_nl].contains(type), dimensions.count >= 2 else { return false }
+        return dimensions[1] % 8 == 0
+    }
+
+    public static func estimate(
+        facts: ModelFacts, weightsBytes: Int, repackBytes: Int, contexts: [Int]
+    )
+        -> Manifest.Memory
+    {
         let m = facts.model, h = facts.hyper
         let ubatch = 512
         let outputPeak = (m.vocabularySize + 2 * m.embeddingLength) * ubatch * 4
@@ -139,9 +153,10 @@ public enum MemoryEstimate {
             var kv = (m.blockCount - h.slidingLayers) * cells * perCell
             if let w = h.slidingWindow { kv += h.slidingLayers * min(cells, pad(w + ubatch, 256)) * perCell }
             return Manifest.Memory.AtContext(
-                contextLength: n, kvCacheBytes: kv, computeBytes: compute, totalBytes: weightsBytes + kv + compute)
+                contextLength: n, kvCacheBytes: kv, computeBytes: compute,
+                totalBytes: weightsBytes + repackBytes + kv + compute)
         }
-        return Manifest.Memory(weightsBytes: weightsBytes, contexts: list, method: method)
+        return Manifest.Memory(weightsBytes: weightsBytes, repackBytes: repackBytes, contexts: list, method: method)
     }
 
     static func pad(_ n: Int, _ to: Int) -> Int { (n + to - 1) / to * to }

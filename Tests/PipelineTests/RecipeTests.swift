@@ -127,3 +127,35 @@ import Testing
         }
     }
 }
+
+/// The recipes in `recipes/` are valid; those by `hf:` id name the missing snapshot when it is not cached.
+@Suite struct BundledRecipeTests {
+    static let folder = TestEnvironment.repositoryRoot.appendingPathComponent("recipes")
+    static let names =
+        (try? FileManager.default.contentsOfDirectory(atPath: folder.path))?.filter {
+            $0.hasSuffix(".yaml")
+        }.sorted() ?? []
+
+    @Test func thereIsOneRecipePerFamilyBesidesTheFixtureAndSmolLM2() {
+        #expect(Self.names.count >= 10)
+        #expect(Self.names.contains("tiny-llama.yaml"))
+        #expect(Self.names.contains("smollm2-135m-instruct.yaml"))
+    }
+
+    @Test(arguments: names) func parses(_ name: String) throws {
+        let url = Self.folder.appendingPathComponent(name)
+        let r = try Recipe(yaml: String(contentsOf: url, encoding: .utf8), file: url.path)
+        #expect(r.name + ".yaml" == name)
+        #expect(!r.variants.isEmpty)
+        if r.source.hasPrefix("hf:") {
+            let empty = TemporaryFolder()
+            do {
+                _ = try LoadedRecipe.load(path: url.path, environment: ["HF_HOME": empty.url.path])
+                Issue.record("\(name) loaded from an empty cache")
+            } catch let e as RecipeError {
+                #expect(e.key == "source")
+                #expect(e.description.contains("not in the Hugging Face cache"))
+            }
+        }
+    }
+}
