@@ -9,6 +9,6 @@ struct KilnBench: ParsableCommand {
         subcommands: [
             ConvertBenchmark.self, QuantizeBenchmark.self, QuantizeModelBenchmark.self,
             Once.self, MakeCheckpoint.self, TokenizeBenchmark.self, InferenceBenchmark.self,
-            TraceComparison.self, TemplateBenchmark.self, ImatrixBenchmark.self
+            TraceComparison.self, TemplateBenchmark.self, ImatrixBenchmark.self, BuildBenchmark.self
         ])
 }
