@@ -16,7 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2")
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1")
     ],
     targets: [
         // Digests of multi-gigabyte files are computed here: optimized even in debug builds, like the kernels.
@@ -53,7 +54,11 @@ let package = Package(
             dependencies: ["ChatTemplates", "Conversion", "FileAccess", "GGUF", "Inference", "JSON", "Tokenization"],
             swiftSettings: kernelFlags),
         // The manifest a build writes and a catalog reads; no inference code.
-        .target(name: "Catalog", dependencies: ["JSON"]),
+        .target(name: "Catalog", dependencies: ["FileAccess", "JSON"]),
+        // `kiln catalog serve`: the catalog over HTTP (Hummingbird), read-only.
+        .target(
+            name: "CatalogServer",
+            dependencies: ["Catalog", "JSON", .product(name: "Hummingbird", package: "hummingbird")]),
         // Recipes, the stage graph of `kiln build`, incremental records, the manifest writer.
         .target(
             name: "Pipeline",
@@ -64,7 +69,8 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "Catalog", "Pipeline", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON",
+                "Architectures", "Catalog", "CatalogServer", "Pipeline", "ChatTemplates", "Conversion", "GGUF",
+                "Inference", "JSON",
                 "Quantization",
                 "Tokenization", "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser")

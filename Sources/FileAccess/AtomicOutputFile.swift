@@ -105,3 +105,12 @@ private let systemWrite = Glibc.write
 #elseif canImport(Darwin)
 private let systemWrite = Darwin.write
 #endif
+
+extension AtomicOutputFile {
+    /// Writes `data` to a temporary file beside `url` and renames it into place.
+    public static func write(_ data: Data, to url: URL) throws(FileAccessError) {
+        let out = try AtomicOutputFile(destination: url, overwrite: true)
+        try out.write([UInt8](data))
+        try out.commit()
+    }
+}

@@ -20,6 +20,13 @@ public enum JSONOutput {
         String(decoding: try encoder().encode(value), as: UTF8.self)
     }
 
+    /// `value` as pretty, sorted JSON with a trailing newline (files people read too: manifests, catalogs).
+    public static func prettyData<T: Encodable>(_ value: T) throws -> Data {
+        var d = try encoder(pretty: true).encode(value)
+        d.append(0x0A)
+        return d
+    }
+
     /// Writes `value` as one line of JSON and a newline to standard output.
     public static func print<T: Encodable>(_ value: T) throws {
         FileHandle.standardOutput.write(Data((try line(value) + "\n").utf8))

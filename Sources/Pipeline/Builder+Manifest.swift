@@ -86,8 +86,8 @@ extension Builder {
                         facts: facts, weightsBytes: v.tensorBytes, repackBytes: v.repackBytes ?? 0, contexts: contexts),
                     quality: measured?.quality, generation: measured?.generation, gates: gates,
                     provenance: provenance))
-            try writeAtomically(
-                JSONOutput.encoderData(statement(file: s.fileName, sha256: out.sha256, k: k)),
+            try AtomicOutputFile.write(
+                JSONOutput.prettyData(statement(file: s.fileName, sha256: out.sha256, k: k)),
                 to: folder.appendingPathComponent(provenance))
         }
         if let g = r.verify, let text = loaded.verifyText, let ppl = referencePPL {
@@ -97,8 +97,8 @@ extension Builder {
                 gates: Manifest.Gates(maxMeanKLD: g.maxMeanKLD, minSameTopPPercent: g.minSameTopP), prompt: g.prompt,
                 expect: g.expect)
         }
-        try writeAtomically(JSONOutput.encoderData(m), to: folder.appendingPathComponent("manifest.json"))
-        try writeAtomically(Data(report(m, k: k).utf8), to: folder.appendingPathComponent("report.md"))
+        try AtomicOutputFile.write(JSONOutput.prettyData(m), to: folder.appendingPathComponent("manifest.json"))
+        try AtomicOutputFile.write(Data(report(m, k: k).utf8), to: folder.appendingPathComponent("report.md"))
         ran += 1
         emit(
             .node(

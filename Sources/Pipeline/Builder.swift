@@ -271,7 +271,7 @@ public final class Builder: @unchecked Sendable {
     func save(_ r: NodeRecord) throws {
         try FileManager.default.createDirectory(
             at: state.appendingPathComponent("nodes"), withIntermediateDirectories: true)
-        try writeAtomically(JSONOutput.encoderData(r), to: recordURL(r.key))
+        try AtomicOutputFile.write(JSONOutput.prettyData(r), to: recordURL(r.key))
     }
 
     func output(_ name: String) throws -> OutputFile {

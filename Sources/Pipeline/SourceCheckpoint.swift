@@ -133,6 +133,6 @@ struct DigestMemo {
 
     func save() throws {
         guard changed else { return }
-        try writeAtomically(JSONOutput.encoderData(entries), to: url)
+        try AtomicOutputFile.write(JSONOutput.prettyData(entries), to: url)
     }
 }

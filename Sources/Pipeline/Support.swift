@@ -14,22 +14,6 @@ public struct BuildError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
-/// Writes `data` to a temporary file beside `url` and renames it into place.
-func writeAtomically(_ data: Data, to url: URL) throws {
-    let out = try AtomicOutputFile(destination: url, overwrite: true)
-    try out.write([UInt8](data))
-    try out.commit()
-}
-
-extension JSONOutput {
-    /// `value` as pretty, sorted JSON with a trailing newline (files people read too).
-    static func encoderData<T: Encodable>(_ value: T) throws -> Data {
-        var d = try encoder(pretty: true).encode(value)
-        d.append(0x0A)
-        return d
-    }
-}
-
 /// A content key: the SHA-256 of the lines that decide an output.
 func contentKey(_ parts: [String]) -> String {
     SHA256Digest.hexDigest(parts.joined(separator: "\n"))

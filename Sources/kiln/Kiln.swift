@@ -26,7 +26,8 @@ struct Kiln: ParsableCommand {
         abstract: "Convert, quantize and verify language models for llama.cpp runtimes.",
         version: Kiln.version,
         subcommands: [
-            Build.self, Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self, Generate.self, Chat.self,
+            Build.self, CatalogCommand.self, Convert.self, QuantizeCommand.self, Tokenize.self, Verify.self,
+            Generate.self, Chat.self,
             TemplateCommand.self, Imatrix.self, Inspect.self
         ]
     )
