@@ -109,6 +109,11 @@ let package = Package(
             dependencies: ["Conversion", "FileAccess", "GGUF", "Inference", "JSON", "KilnTestSupport", "Verification"],
             swiftSettings: kernelFlags),
         .testTarget(
+            name: "CatalogTests",
+            dependencies: [
+                "Catalog", "FileAccess", "JSON", "KilnTestSupport", .product(name: "Yams", package: "Yams")
+            ]),
+        .testTarget(
             name: "PipelineTests",
             dependencies: ["Catalog", "Conversion", "FileAccess", "JSON", "KilnTestSupport", "Pipeline"]),
         .testTarget(name: "ArchitecturesTests", dependencies: ["Architectures", "KilnTestSupport", "Quantization"]),

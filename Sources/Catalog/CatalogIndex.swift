@@ -101,6 +101,11 @@ public struct CatalogIndex: Codable, Sendable, Equatable {
     public struct Runtime: Codable, Sendable, Equatable {
         public var deviceType: String
         public var executionProvider: String
+
+        public init(deviceType: String, executionProvider: String) {
+            self.deviceType = deviceType
+            self.executionProvider = executionProvider
+        }
     }
 
     public struct File: Codable, Sendable, Equatable {
@@ -108,6 +113,12 @@ public struct CatalogIndex: Codable, Sendable, Equatable {
         public var path: String
         public var sha256: String
         public var size: Int
+
+        public init(path: String, sha256: String, size: Int) {
+            self.path = path
+            self.sha256 = sha256
+            self.size = size
+        }
     }
 
     public struct Requirements: Codable, Sendable, Equatable {
@@ -116,6 +127,13 @@ public struct CatalogIndex: Codable, Sendable, Equatable {
         public var memoryAtContextLength: Int
         public var kvBytesPerToken: Int
         public var memory: Manifest.Memory
+
+        public init(minMemoryBytes: Int, memoryAtContextLength: Int, kvBytesPerToken: Int, memory: Manifest.Memory) {
+            self.minMemoryBytes = minMemoryBytes
+            self.memoryAtContextLength = memoryAtContextLength
+            self.kvBytesPerToken = kvBytesPerToken
+            self.memory = memory
+        }
     }
 
     public struct Quality: Codable, Sendable, Equatable {
@@ -130,6 +148,23 @@ public struct CatalogIndex: Codable, Sendable, Equatable {
         public var corpusSHA256: String
         public var ctx: Int
         public var chunks: Int
+
+        public init(
+            ppl: Double, lnPPLRatio: Double, meanKLD: Double, kld99: Double, maxKLD: Double, sameTopPPercent: Double,
+            rmsDpPercent: Double, reference: String, corpusSHA256: String, ctx: Int, chunks: Int
+        ) {
+            self.ppl = ppl
+            self.lnPPLRatio = lnPPLRatio
+            self.meanKLD = meanKLD
+            self.kld99 = kld99
+            self.maxKLD = maxKLD
+            self.sameTopPPercent = sameTopPPercent
+            self.rmsDpPercent = rmsDpPercent
+            self.reference = reference
+            self.corpusSHA256 = corpusSHA256
+            self.ctx = ctx
+            self.chunks = chunks
+        }
     }
 
     public struct Variant: Codable, Sendable, Equatable {
@@ -153,6 +188,32 @@ public struct CatalogIndex: Codable, Sendable, Equatable {
         public var quality: Quality?
         public var tensorTypeMapSHA256: String
         public var provenance: String
+
+        public init(
+            id: String, name: String, version: Int, alias: String, displayName: String, providerType: String,
+            modelType: String, fileType: String, bitsPerWeight: Double, uri: String, fileSizeMb: Int, runtime: Runtime,
+            contextLength: Int, files: [File], requirements: Requirements, quality: Quality?,
+            tensorTypeMapSHA256: String, provenance: String
+        ) {
+            self.id = id
+            self.name = name
+            self.version = version
+            self.alias = alias
+            self.displayName = displayName
+            self.providerType = providerType
+            self.modelType = modelType
+            self.fileType = fileType
+            self.bitsPerWeight = bitsPerWeight
+            self.uri = uri
+            self.fileSizeMb = fileSizeMb
+            self.runtime = runtime
+            self.contextLength = contextLength
+            self.files = files
+            self.requirements = requirements
+            self.quality = quality
+            self.tensorTypeMapSHA256 = tensorTypeMapSHA256
+            self.provenance = provenance
+        }
     }
 }
 

@@ -31,16 +31,34 @@ public enum Exporters {
 
     public static func llamaServerPreset(_ index: CatalogIndex, localFiles: [String: URL]) -> String {
         var s = "; llama-server --models-preset llama-server.ini (written by kiln catalog build)\nversion = 1\n"
+        var used: Set<String> = []
         for m in index.models {
             func section(_ name: String, _ v: CatalogIndex.Variant) {
                 guard let file = path(v, localFiles) else { return }
-                s +=
-                    "\n[\(name)]\nmodel = \(file)\nc = \(max(m.contextLength, 0) == 0 ? 4096 : m.contextLength)\njinja = true\n"
+                guard used.insert(name).inserted else {
+                    s += "\n; \(v.id) is not listed: llama-server would name it \(name), as another variant\n"
+                    return
+                }
+                if name != v.id && name != m.alias { s += "\n; \(v.id): llama-server lists this tag as \(name)" }
+                s += "\n[\(name)]\nmodel = \(file)\nc = \(m.contextLength > 0 ? m.contextLength : 4096)\njinja = true\n"
             }
             if let r = m.variants.first(where: { $0.id == m.recommended }) { section(m.alias, r) }
-            for v in m.variants { section(v.id, v) }
+            for v in m.variants { section(llamaServerName(v), v) }
         }
         return s
+    }
+
+    /// The model name llama-server's router gives the preset section `<alias>:<variant>`: it upper-cases the
+    /// tag after the last `:` and keeps only its last part after a `-` or `.` (`canonical_tag` in
+    /// `common/preset.cpp`), so `Q4_K_M` stays and `q4_k_m-embed-q8` becomes `Q8`.
+    public static func llamaServerName(_ v: CatalogIndex.Variant) -> String {
+        let tag = v.name.uppercased()
+        var last = tag[...]
+        if let cut = tag.lastIndex(where: { $0 == "-" || $0 == "." }) {
+            let suffix = tag[tag.index(after: cut)...]
+            if !suffix.isEmpty, suffix.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { last = suffix }
+        }
+        return "\(v.alias):\(last)"
     }
 
     /// Ollama's Modelfile syntax: instructions one per line; strings with spaces or quotes in double quotes
