@@ -141,6 +141,107 @@ import Testing
         }
     }
 
+    /// The catalog of this build, valid against its schema, served by a real llama-server in router mode
+    /// from the preset the catalog writes: every variant listed, and the alias answering a question.
+    @Test func llamaServerLoadsTheCatalogsPreset() throws {
+        let b = try Self.built()
+        let catalog = b.tmp.file("catalog")
+        let r = try run(TestEnvironment.kiln.path, ["catalog", "build", b.dist.path, "-o", catalog.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let check = try run(
+            try TestEnvironment.python,
+            [
+                "-c",
+                """
+                import json, sys, jsonschema
+                schema = json.load(open(sys.argv[1]))
+                jsonschema.Draft202012Validator.check_schema(schema)
+                jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)
+                """,
+                TestEnvironment.repositoryRoot.appendingPathComponent("schemas/catalog.schema.json").path,
+                catalog.appendingPathComponent("catalog.json").path
+            ])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(try run(TestEnvironment.kiln.path, ["catalog", "verify", catalog.path]).status == 0)
+
+        let port = try Self.freePort()
+        let server = Process()
+        server.executableURL = try TestEnvironment.llamaBin.appendingPathComponent("llama-server")
+        server.arguments = [
+            "--models-preset", catalog.appendingPathComponent("llama-server.ini").path, "--host", "127.0.0.1",
+            "--port", "\(port)", "-t", "2"
+        ]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        // The router starts one llama-server per loaded model. A process started from the test runner may have
+        // SIGTERM blocked, so the router and its instances are stopped with SIGKILL.
+        defer {
+            for pid in Self.children(of: server.processIdentifier) + [server.processIdentifier] { kill(pid, SIGKILL) }
+            server.waitUntilExit()
+        }
+        let base = "http://127.0.0.1:\(port)"
+        var models: CommandResult? = nil
+        for _ in 0..<60 {
+            let m = try run("/usr/bin/curl", ["-sf", "\(base)/v1/models"])
+            if m.status == 0 {
+                models = m
+                break
+            }
+            usleep(500_000)
+        }
+        let listed = try #require(models, "llama-server did not answer /v1/models")
+        let ids =
+            ((try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as! [String: Any])["data"]
+            as! [[String: Any]]).map { $0["id"] as! String }
+        for t in Self.types { #expect(ids.contains("\(Self.alias):\(t)"), "\(ids)") }
+        #expect(ids.contains(Self.alias))
+        let request = """
+            {"model": "\(Self.alias)", "max_tokens": 32, "temperature": 0,
+             "messages": [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]}
+            """
+        let reply = try run(
+            "/usr/bin/curl",
+            ["-sf", "-m", "120", "-H", "Content-Type: application/json", "-d", request, "\(base)/v1/chat/completions"])
+        #expect(reply.status == 0, "\(reply.stderr)")
+        let choices =
+            (try JSONSerialization.jsonObject(with: Data(reply.stdout.utf8)) as? [String: Any])?["choices"]
+            as? [[String: Any]]
+        let content = (choices?.first?["message"] as? [String: Any])?["content"] as? String ?? ""
+        #expect(content.contains("Paris"), "\(reply.stdout)")
+    }
+
+    /// Processes whose parent is `pid` (from /proc).
+    static func children(of pid: Int32) -> [Int32] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return names.compactMap(Int32.init).filter { child in
+            guard let stat = try? String(contentsOfFile: "/proc/\(child)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && Int32(fields[1]) == pid
+        }
+    }
+
+    /// A loopback port nothing listens on (bound to port 0, then released).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(fd, p, length) == 0 && getsockname(fd, p, &length) == 0
+            }
+        }
+        struct NoPort: Error {}
+        guard bound else { throw NoPort() }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
     /// Sums the buffers of the last model load in a llama.cpp log.
     static func allocatedMiB(_ log: String) throws -> Double {
         var total = 0.0
