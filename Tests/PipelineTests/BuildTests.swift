@@ -206,6 +206,22 @@ import Testing
         #expect(r.stderr.contains("first"), "\(r.stderr)")
     }
 
+    @Test func severalRecipesBuildAtOnceWithJobs() throws {
+        let tmp = TemporaryFolder()
+        let a = try Self.recipe(in: tmp, name: "tiny-a", variants: "[Q8_0, Q4_K_M]")
+        let b = try Self.recipe(in: tmp, name: "tiny-b", variants: "[Q6_K]")
+        let r = try Self.build([a.path, b.path, "-o", tmp.file("dist").path, "--jobs", "2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let done = try Self.events(r).filter { $0["event"] as? String == "done" }.map { $0["alias"] as! String }
+        #expect(done == ["tiny-a", "tiny-b"])
+        #expect(try Manifest(contentsOf: tmp.file("dist/tiny-a/manifest.json")).published.count == 2)
+        #expect(try Manifest(contentsOf: tmp.file("dist/tiny-b/manifest.json")).published.count == 1)
+        // Two recipes with one name are refused before any work.
+        let clash = try Self.build([a.path, a.path, "-o", tmp.file("dist2").path])
+        #expect(clash.status == 1)
+        #expect(!FileManager.default.fileExists(atPath: tmp.file("dist2").path))
+    }
+
     @Test func dryRunPrintsThePlanWithSizesAndWritesNothing() throws {
         let tmp = TemporaryFolder()
         let recipe = try Self.recipe(in: tmp)
