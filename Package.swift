@@ -69,7 +69,8 @@ let package = Package(
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "Architectures", "Catalog", "CatalogServer", "Pipeline", "ChatTemplates", "Conversion", "GGUF",
+                "Architectures", "Catalog", "CatalogServer", "FileAccess", "Pipeline", "ChatTemplates", "Conversion",
+                "GGUF",
                 "Inference", "JSON",
                 "Quantization",
                 "Tokenization", "Verification",
@@ -80,8 +81,8 @@ let package = Package(
             name: "kiln-bench",
             dependencies: [
                 "Architectures", "ChatTemplates", "Conversion", "GGUF", "Inference", "JSON", "Quantization",
-                "Safetensors",
-                "Tokenization", "Verification", .product(name: "ArgumentParser", package: "swift-argument-parser")
+                "Pipeline", "Safetensors", "Tokenization", "Verification",
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             swiftSettings: kernelFlags
         ),

@@ -102,7 +102,9 @@ public enum CatalogBuilder {
             }
         }
         let out = options.output.standardizedFileURL
-        try ensureWritable(out)
+        if let reason = AtomicOutputFile.unwritableReason(out) {
+            throw CatalogError("\(out.path): cannot write the catalog (\(reason))")
+        }
         let catalogURL = out.appendingPathComponent("catalog.json")
         var previous: CatalogIndex? = nil
         if FileManager.default.fileExists(atPath: catalogURL.path) {
@@ -243,18 +245,6 @@ public enum CatalogBuilder {
         guard rename(temporary.path, target.path) == 0 else {
             unlink(temporary.path)
             throw CatalogError("\(target.path): cannot place the file: \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// The catalog folder, or the nearest folder above it that exists, must be writable.
-    static func ensureWritable(_ url: URL) throws {
-        var folder = url
-        var isDir: ObjCBool = false
-        while !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir) {
-            folder = folder.deletingLastPathComponent()
-        }
-        guard isDir.boolValue, access(folder.path, W_OK) == 0 else {
-            throw CatalogError("\(url.path): cannot write the catalog (\(folder.path) is not a writable folder)")
         }
     }
 }

@@ -33,8 +33,8 @@ public struct FileIdentity: Codable, Sendable, Equatable, Hashable {
 }
 
 extension SHA256Digest {
-    /// The SHA-256 of a file's bytes, read mapped, as lowercase hex.
-    public static func hexDigest(file url: URL) throws(FileAccessError) -> String {
+    /// The SHA-256 of a file's bytes, read mapped and streamed (its pages released as they are hashed).
+    public static func digest(file url: URL) throws(FileAccessError) -> [UInt8] {
         let mapped = try MappedFile(url: url)
         var digest = SHA256Digest()
         var offset = 0
@@ -46,6 +46,24 @@ extension SHA256Digest {
             mapped.dropPages(offset: offset, length: n)
             offset += n
         }
-        return hex(digest.finalize())
+        return digest.finalize()
+    }
+
+    /// ``digest(file:)`` as lowercase hex.
+    public static func hexDigest(file url: URL) throws(FileAccessError) -> String { hex(try digest(file: url)) }
+}
+
+extension AtomicOutputFile {
+    /// Why nothing can be written at `url` (a file to create or a folder to fill): the nearest part of the
+    /// path that exists must be a writable folder. Nil when it is; nothing is created.
+    public static func unwritableReason(_ url: URL) -> String? {
+        var folder = url.standardizedFileURL
+        var isDir: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir) {
+            folder = folder.deletingLastPathComponent()
+        }
+        guard isDir.boolValue else { return "\(folder.path) is not a folder" }
+        guard access(folder.path, W_OK) == 0 else { return "\(folder.path) is not writable" }
+        return nil
     }
 }

@@ -66,6 +66,10 @@ public final class Builder: @unchecked Sendable {
     var alias: String { recipe.name }
     let emit: (BuildEvent) -> Void
     var ran = 0, reused = 0
+    /// Node records read or written in this build, by key.
+    private var records: [String: NodeRecord] = [:]
+    /// The evaluation text's tokens, once tokenized.
+    private var verifyIDs: [Int32]?
 
     public init(_ loaded: LoadedRecipe, options: Options, events: @escaping (BuildEvent) -> Void = { _ in }) throws {
         self.loaded = loaded
@@ -106,8 +110,8 @@ public final class Builder: @unchecked Sendable {
         var manifest: String
     }
 
-    func keys(saveDigests: Bool) throws -> Keys {
-        var memo = DigestMemo(url: state.appendingPathComponent("digests.json"))
+    /// The content keys of every node, from the source's digests (memoized in `memo`, saved by the caller).
+    func keys(_ memo: inout DigestMemo) throws -> Keys {
         var files: [Manifest.SourceFile] = []
         for f in try loaded.source.files() {
             let (sha, bytes) = try memo.digest(of: f)
@@ -120,7 +124,6 @@ public final class Builder: @unchecked Sendable {
         case nil: break
         }
         if let t = loaded.verifyText { verifySHA = try memo.digest(of: t).sha256 }
-        if saveDigests { try memo.save() }
 
         let source = contentKey(["kiln-source", options.version] + files.map { "\($0.path) \($0.sha256)" })
         var k = Keys(
@@ -163,6 +166,8 @@ public final class Builder: @unchecked Sendable {
         return k
     }
 
+    func digestMemo() -> DigestMemo { DigestMemo(url: state.appendingPathComponent("digests.json")) }
+
     func relative(_ name: String) -> String { "\(alias)/\(name)" }
     var imatrixFileName: String { "\(alias).imatrix.gguf" }
 
@@ -172,7 +177,8 @@ public final class Builder: @unchecked Sendable {
 
     /// The stage graph with each node's state.
     public func plan(expectedSizes: Bool = false) throws -> [BuildNode] {
-        try plan(keys: keys(saveDigests: false), expectedSizes: expectedSizes)
+        var memo = digestMemo()
+        return try plan(keys: keys(&memo), expectedSizes: expectedSizes)
     }
 
     func plan(keys k: Keys, expectedSizes: Bool) throws -> [BuildNode] {
@@ -188,7 +194,7 @@ public final class Builder: @unchecked Sendable {
         if expectedSizes {
             let quantized = specs.filter { $0.variant != nil }
             let results = try Quantize.plannedSizes(
-                quantized.map { quantizeOptions($0, keys: k, output: folder.appendingPathComponent($0.fileName)) })
+                quantized.map { quantizeOptions($0, output: folder.appendingPathComponent($0.fileName)) })
             for (s, r) in zip(quantized, results) { sizes[s.name] = r.fileBytes }
         }
         if case .text? = loaded.imatrix, let key = k.imatrix {
@@ -254,10 +260,15 @@ public final class Builder: @unchecked Sendable {
 
     func recordURL(_ key: String) -> URL { state.appendingPathComponent("nodes/\(key).json") }
 
+    /// A node's record when its outputs are all there (same sizes). Records are read once per build and kept.
     func record(_ key: String) -> NodeRecord? {
-        guard let data = FileManager.default.contents(atPath: recordURL(key).path),
+        if records[key] == nil,
+            let data = FileManager.default.contents(atPath: recordURL(key).path),
             let r = try? JSONDecoder().decode(NodeRecord.self, from: data)
-        else { return nil }
+        {
+            records[key] = r
+        }
+        guard let r = records[key] else { return nil }
         for o in r.outputs {
             guard let id = FileIdentity(path: folder.appendingPathComponent(o.path).path), id.size == o.bytes else {
                 return nil
@@ -272,6 +283,7 @@ public final class Builder: @unchecked Sendable {
         try FileManager.default.createDirectory(
             at: state.appendingPathComponent("nodes"), withIntermediateDirectories: true)
         try AtomicOutputFile.write(JSONOutput.prettyData(r), to: recordURL(r.key))
+        records[r.key] = r
     }
 
     func output(_ name: String) throws -> OutputFile {
@@ -284,15 +296,16 @@ public final class Builder: @unchecked Sendable {
 
     /// Builds what is missing (or only the node `only`), then writes the manifest.
     public func run(node only: String? = nil) throws -> Outcome {
+        var memo = digestMemo()
+        let k = try keys(&memo)
+        let nodes = try plan(keys: k, expectedSizes: false)
         // Texts too short for their context are refused before anything is written.
-        let before = try keys(saveDigests: false)
-        try checkTexts(nodes: try plan(keys: before, expectedSizes: false), wanted: nil)
+        try checkTexts(nodes: nodes)
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         let lock = try FolderLock(folder: state)
         defer { withExtendedLifetime(lock) {} }
         removePartials()
-        let k = try keys(saveDigests: true)
-        let nodes = try plan(keys: k, expectedSizes: false)
+        try memo.save()
         emit(.plan(.init(recipe: loaded.file.path, alias: alias, nodes: nodes)))
         var wanted = Set(nodes.map(\.key))
         if let only {
@@ -309,14 +322,14 @@ public final class Builder: @unchecked Sendable {
             if n.stage == .manifest { wanted.insert(k.facts) }
         }
 
-        let facts = try runFacts(k, wanted: wanted)
+        let facts = try runFacts(k)
         try runImatrix(k, wanted: wanted)
         try runQuantize(k, wanted: wanted)
         try runVerify(k, wanted: wanted)
         var outcome = Outcome(
             manifest: nil, manifestURL: folder.appendingPathComponent("manifest.json"), published: 0, rejected: 0,
             ran: 0, reused: 0)
-        if wanted.contains(k.manifest), let facts {
+        if wanted.contains(k.manifest) {
             let m = try writeManifest(k, facts: facts)
             outcome.manifest = m
             outcome.published = m.published.count
@@ -349,14 +362,16 @@ public final class Builder: @unchecked Sendable {
     }
 
     /// Texts too short for their context are refused before any work.
-    func checkTexts(nodes: [BuildNode], wanted: Set<String>?) throws {
-        let pending = nodes.filter { (wanted?.contains($0.key) ?? true) && !$0.done }
+    func checkTexts(nodes: [BuildNode]) throws {
+        let pending = nodes.filter { !$0.done }
         let needsReference = pending.contains { $0.stage == .reference || $0.stage == .verify }
         let needsImatrix = pending.contains { $0.stage == .imatrix }
         guard needsReference || needsImatrix else { return }
         let tokenizer = try Tokenizer(model: loaded.source.folder)
         if needsReference, let v = recipe.verify, let t = loaded.verifyText {
-            let n = try verifyTokens(tokenizer, t).count
+            let ids = try verifyTokens(tokenizer, t)
+            verifyIDs = ids
+            let n = ids.count
             if n < 2 * v.ctx {
                 throw RecipeError(
                     file: loaded.file.path, key: "verify.text",
@@ -382,12 +397,11 @@ public final class Builder: @unchecked Sendable {
         return tokenizer.encode(String(decoding: data, as: UTF8.self), addSpecialTokens: true).map(Int32.init)
     }
 
-    func runFacts(_ k: Keys, wanted: Set<String>) throws -> ModelFacts? {
+    func runFacts(_ k: Keys) throws -> ModelFacts {
         if !options.force, let r = record(k.facts), let f = r.facts {
             reusedNode(.facts, nil, k.facts)
             return f
         }
-        guard wanted.contains(k.facts) || true else { return nil }
         let t = started(.facts, nil, k.facts)
         let f = try ModelFacts.read(folder: loaded.source.folder)
         try save(NodeRecord(key: k.facts, stage: .facts, facts: f, seconds: Date().timeIntervalSince(t)))
@@ -399,7 +413,8 @@ public final class Builder: @unchecked Sendable {
         let usedBy = specs.filter { s in
             s.variant?.useImatrix == true && wanted.contains(k.variant[s.name]!) && !isDone(k.variant[s.name]!)
         }
-        guard wanted.contains(key) && (!usedBy.isEmpty || only(key, wanted)) else { return }
+        // Computed when a variant that uses it is built, or when it is the one node asked for.
+        guard wanted.contains(key) && (!usedBy.isEmpty || wanted == [key]) else { return }
         if isDone(key) {
             reusedNode(.imatrix, nil, key)
             return
@@ -422,8 +437,6 @@ public final class Builder: @unchecked Sendable {
                 seconds: Date().timeIntervalSince(t)))
     }
 
-    private func only(_ key: String, _ wanted: Set<String>) -> Bool { wanted == [key] }
-
     /// The importance matrix a variant is quantized with, named relative to the alias folder (the quantized
     /// file records the name as given, so it must not depend on where DIST is).
     func imatrixURL(_ s: Spec) -> URL? {
@@ -436,7 +449,7 @@ public final class Builder: @unchecked Sendable {
         }
     }
 
-    func quantizeOptions(_ s: Spec, keys: Keys, output: URL) -> QuantizeOptions {
+    func quantizeOptions(_ s: Spec, output: URL) -> QuantizeOptions {
         let v = s.variant!
         var o = QuantizeOptions(input: loaded.source.folder, output: output, fileType: v.type, threads: options.threads)
         o.importanceMatrix = imatrixURL(s)
@@ -472,15 +485,12 @@ public final class Builder: @unchecked Sendable {
         for s in pending where s.base != nil {
             let key = k.variant[s.name]!
             let t = started(.convert, s.name, key)
-            var o = ConversionOptions(
+            let o = ConversionOptions(
                 checkpoint: loaded.source.folder, output: folder.appendingPathComponent(s.fileName),
                 outputType: s.base!, overwrite: true, threads: options.threads)
-            o.modelName = nil
-            let plan = try Converter.prepare(o)
-            let types = zip(plan.tensors, plan.types).map { t, type in
-                (name: t.name, type: type, dimensions: Array(t.shape.reversed()))
-            }
+            var types: [(name: String, type: GGMLType, dimensions: [Int])] = []
             _ = try Converter.convert(o) { p in
+                types.append((p.tensor, p.outputType, Array(p.shape.reversed())))
                 self.emit(
                     .tensor(
                         .init(alias: self.alias, index: p.index, count: p.count, tensor: p.tensor, variants: [s.name])))
@@ -488,7 +498,7 @@ public final class Builder: @unchecked Sendable {
             try save(
                 NodeRecord(
                     key: key, stage: .convert, outputs: [try output(s.fileName)],
-                    variant: variantRecord(fileType: s.fileType, types.map { ($0.name, $0.type, $0.dimensions) }),
+                    variant: variantRecord(fileType: s.fileType, types),
                     seconds: Date().timeIntervalSince(t)))
         }
         let ladder = pending.filter { $0.variant != nil }
@@ -496,7 +506,7 @@ public final class Builder: @unchecked Sendable {
         let t = Date()
         for s in ladder { _ = started(.quantize, s.name, k.variant[s.name]!) }
         let results = try Quantize.runLadder(
-            ladder.map { quantizeOptions($0, keys: k, output: folder.appendingPathComponent($0.fileName)) }
+            ladder.map { quantizeOptions($0, output: folder.appendingPathComponent($0.fileName)) }
         ) { entries, i, n in
             self.emit(
                 .tensor(
@@ -551,17 +561,20 @@ public final class Builder: @unchecked Sendable {
         guard !pending.isEmpty || referenceWanted else { return }
         try FileManager.default.createDirectory(
             at: state.appendingPathComponent("cache"), withIntermediateDirectories: true)
-        let tokenizer = try Tokenizer(model: loaded.source.folder)
-        let ids = try verifyTokens(tokenizer, text)
+        let ids = try verifyIDs ?? verifyTokens(Tokenizer(model: loaded.source.folder), text)
+        // The source key already digests every source file: the logits cache needs no second hash of them.
         var verifier = Verifier(
-            reference: .at(loaded.source.folder.path), contextLength: v.ctx, threads: options.threads,
-            cacheURL: referenceCache(k))
+            reference: .checkpoint(loaded.source.folder, contentHash: bytes(hex: k.source)), contextLength: v.ctx,
+            threads: options.threads, cacheURL: referenceCache(k))
         verifier.maxChunks = v.chunks
+        let reference: (ReferenceLogProbabilities, ModelConfiguration)
         if isDone(ref) {
             reusedNode(.reference, nil, ref)
+            guard !pending.isEmpty else { return }
+            reference = try verifier.reference(tokens: ids)
         } else {
             let t = started(.reference, nil, ref)
-            _ = try verifier.reference(tokens: ids) { i, n in
+            reference = try verifier.reference(tokens: ids) { i, n in
                 self.emit(.chunk(.init(alias: self.alias, stage: "reference", variant: nil, chunk: i, chunks: n)))
             }
             let name = ".kiln/cache/\(referenceCache(k).lastPathComponent)"
@@ -577,11 +590,9 @@ public final class Builder: @unchecked Sendable {
             let key = k.verify[s.name]!
             let t = started(.verify, s.name, key)
             let url = folder.appendingPathComponent(s.fileName)
-            let stats = try verifier.run(models: [url], tokens: { ids }) { u, i, n in
-                if u == url {
-                    self.emit(.chunk(.init(alias: self.alias, stage: "verify", variant: s.name, chunk: i, chunks: n)))
-                }
-            }[0]
+            let stats = try verifier.compare(model: url, against: reference) { i, n in
+                self.emit(.chunk(.init(alias: self.alias, stage: "verify", variant: s.name, chunk: i, chunks: n)))
+            }
             let r = VerificationReport(
                 model: s.fileName, reference: loaded.source.location, text: text.lastPathComponent, ctx: v.ctx,
                 chunks: chunks, tokens: ids.count, statistics: stats, gates: QualityGates())

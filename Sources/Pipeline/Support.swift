@@ -14,6 +14,17 @@ public struct BuildError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+/// The bytes of a lowercase hex string (a content key).
+func bytes(hex: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var i = hex.startIndex
+    while let j = hex.index(i, offsetBy: 2, limitedBy: hex.endIndex), i < hex.endIndex {
+        out.append(UInt8(hex[i..<j], radix: 16) ?? 0)
+        i = j
+    }
+    return out
+}
+
 /// A content key: the SHA-256 of the lines that decide an output.
 func contentKey(_ parts: [String]) -> String {
     SHA256Digest.hexDigest(parts.joined(separator: "\n"))

@@ -23,12 +23,11 @@ public enum LogitsCache {
     /// Device, inode, size and modification time (seconds and nanoseconds) of a file, or nil when it cannot
     /// be read.
     public static func fileIdentity(of url: URL) -> [UInt8]? {
-        var st = stat()
-        guard stat(url.path, &st) == 0 else { return nil }
+        guard let id = FileIdentity(path: url.path) else { return nil }
         var out: [UInt8] = []
         for v in [
-            UInt64(st.st_dev), UInt64(st.st_ino), UInt64(st.st_size), UInt64(bitPattern: Int64(st.st_mtim.tv_sec)),
-            UInt64(bitPattern: Int64(st.st_mtim.tv_nsec))
+            id.device, id.inode, UInt64(id.size), UInt64(bitPattern: id.modifiedSeconds),
+            UInt64(bitPattern: id.modifiedNanoseconds)
         ] {
             withUnsafeBytes(of: v.littleEndian) { out += $0 }
         }
@@ -50,10 +49,7 @@ public enum LogitsCache {
 
     /// SHA-256 of a file's content (memory-mapped).
     public static func contentHash(of url: URL) throws(InferenceError) -> [UInt8] {
-        do {
-            let data = try Data(contentsOf: url, options: .alwaysMapped)
-            return data.withUnsafeBytes { SHA256Digest.hash($0) }
-        } catch { throw .io(path: url.path, reason: "\(error)") }
+        do { return try SHA256Digest.digest(file: url) } catch { throw .io(path: url.path, reason: "\(error)") }
     }
 
     static func checksum(_ b: UnsafeRawBufferPointer) -> UInt64 {

@@ -4,12 +4,14 @@ import Inference
 
 extension ReferenceModel {
     /// A Hugging Face checkpoint folder, loaded in memory as its F32 conversion (no file is written).
-    public static func checkpoint(_ url: URL) -> ReferenceModel {
+    /// - Parameter contentHash: the folder's digest when the caller already has one (a build's source key);
+    ///   otherwise it is computed from the files when a cache needs it.
+    public static func checkpoint(_ url: URL, contentHash known: [UInt8]? = nil) -> ReferenceModel {
         ReferenceModel(
             name: url.path,
             load: { threads in
                 try TransformerModel(file: try loadWeights(checkpoint: url, threads: threads), threads: threads)
-            }, contentHash: { try Converter.checkpointHash(url) },
+            }, contentHash: { try known ?? Converter.checkpointHash(url) },
             configuration: {
                 // Metadata and tensor shapes from the plan; no weight is read.
                 let (metadata, tensors) = try Converter.f32Tensors(checkpoint: url)

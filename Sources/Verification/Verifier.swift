@@ -159,14 +159,20 @@ public struct Verifier {
         let (ref, refConfig) = try reference(tokens: toks) { i, n in
             progress?(URL(fileURLWithPath: reference.name), i, n)
         }
-        var out: [KLDStatistics] = []
-        for url in models {
-            let m = try TransformerModel(url: url, threads: threads)
-            try Self.checkCompatible(m.configuration, reference: refConfig)
-            out.append(
-                try Perplexity.compare(model: m, reference: ref, threads: threads) { i, n in progress?(url, i, n) })
+        return try models.map { url in
+            try compare(model: url, against: (ref, refConfig)) { i, n in progress?(url, i, n) }
         }
-        return out
+    }
+
+    /// Loads `model` and compares it with reference log-probabilities computed (or read) once by
+    /// ``reference(tokens:progress:)``, so a ladder pays for the reference once.
+    public func compare(
+        model url: URL, against reference: (ReferenceLogProbabilities, ModelConfiguration),
+        progress: Perplexity.Progress? = nil
+    ) throws -> KLDStatistics {
+        let m = try TransformerModel(url: url, threads: threads)
+        try Self.checkCompatible(m.configuration, reference: reference.1)
+        return try Perplexity.compare(model: m, reference: reference.0, threads: threads, progress: progress)
     }
 }
 

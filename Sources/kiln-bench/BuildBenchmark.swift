@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 
 /// `kiln-bench build RECIPE`: `kiln build` of a recipe from scratch against the llama.cpp chain that does the
 /// same work — `convert_hf_to_gguf.py --outtype f32`, one `llama-quantize` per variant,
@@ -21,23 +22,14 @@ struct BuildBenchmark: ParsableCommand {
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: out) }
         let kiln = URL(fileURLWithPath: selfExecutable).deletingLastPathComponent().appendingPathComponent("kiln").path
-        let recipeURL = URL(fileURLWithPath: recipe)
-        let text = try String(contentsOf: recipeURL, encoding: .utf8)
-        func value(_ key: String) -> String? {
-            text.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("\(key):") }.map {
-                String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
-            }
-        }
-        guard let variantList = value("variants"), variantList.hasPrefix("["), let source = value("source"),
-            let evalText = value("text")
-        else { throw ValidationErrorText("\(recipe): needs `variants: [A, B, …]`, `source:` and `verify: text:`") }
-        let variants = variantList.dropFirst().dropLast().split(separator: ",").map {
-            $0.trimmingCharacters(in: .whitespaces)
-        }
-        let base = recipeURL.deletingLastPathComponent()
-        let folder = URL(fileURLWithPath: source, relativeTo: base).standardizedFileURL.path
-        let eval = URL(fileURLWithPath: evalText, relativeTo: base).standardizedFileURL.path
-        let ctx = value("ctx") ?? "512", chunks = value("chunks") ?? "8"
+        // The recipe read as kiln build reads it: plain file types, a folder source, a verify section.
+        let loaded = try LoadedRecipe.load(path: recipe)
+        guard let verify = loaded.recipe.verify, let eval = loaded.verifyText?.path,
+            loaded.recipe.variants.allSatisfy({ $0.name == $0.type.description && $0.tensorTypes.isEmpty })
+        else { throw ValidationErrorText("\(recipe): needs plain file types as variants and a verify section") }
+        let variants = loaded.recipe.variants.map(\.name)
+        let folder = loaded.source.folder.path
+        let ctx = "\(verify.ctx)", chunks = verify.chunks.map(String.init) ?? "-1"  // -1: every chunk, as the build
 
         print("kiln build \(recipe): \(variants.count) variants, ctx \(ctx), \(chunks) chunks, \(threads) threads")
         let first = try measure([

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Catalog
+import FileAccess
 import Foundation
 import JSON
 import Pipeline
@@ -54,7 +55,9 @@ struct Build: ParsableCommand {
                 for b in builders { try printPlan(b) }
                 return
             }
-            try ensureWritable(dist)
+            if let reason = AtomicOutputFile.unwritableReason(dist) {
+                throw ValidationErrorLine("\(output): cannot write the build (\(reason))")
+            }
             let results = Outcomes(count: builders.count)
             let jobs = min(self.jobs, builders.count), node = self.node
             DispatchQueue.concurrentPerform(iterations: jobs) { i in
@@ -105,19 +108,6 @@ struct Build: ParsableCommand {
             } else {
                 BuildProgress.shared.show(event)
             }
-        }
-    }
-
-    /// DIST, or the nearest folder above it that exists, must be writable; nothing is created here.
-    func ensureWritable(_ dist: URL) throws {
-        var folder = dist.standardizedFileURL
-        var isDir: ObjCBool = false
-        while !FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir) {
-            folder = folder.deletingLastPathComponent()
-        }
-        guard isDir.boolValue else { throw ValidationErrorLine("\(output): \(folder.path) is not a folder") }
-        guard FileManager.default.isWritableFile(atPath: folder.path) else {
-            throw ValidationErrorLine("\(output): cannot write into \(folder.path)")
         }
     }
 

@@ -20,7 +20,11 @@ import Testing
         let recipe = try BuildTests.recipe(in: tmp, variants: "[Q8_0, Q6_K, Q4_K_M, Q2_K]", extra: "base: f16")
         let started = Date()
         let clean = try run(TestEnvironment.kiln.path, ["build", recipe.path, "-o", tmp.file("clean").path])
-        let duration = Date().timeIntervalSince(started)
+        var duration = Date().timeIntervalSince(started)
+        // A second uninterrupted build: the shorter time is the better guess when other tests load the machine.
+        let again = Date()
+        _ = try run(TestEnvironment.kiln.path, ["build", recipe.path, "-o", tmp.file("clean2").path])
+        duration = min(duration, Date().timeIntervalSince(again))
         #expect(clean.status == 0, "\(clean.stderr)")
         let expected = Self.finals(tmp.file("clean/tiny"))
         #expect(expected.count == 11)  // five GGUF files, their five statements, manifest.json
