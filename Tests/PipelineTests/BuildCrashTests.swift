@@ -18,14 +18,11 @@ import Testing
     @Test func aBuildKilledAtAnyPointResumesToIdenticalOutputs() throws {
         let tmp = TemporaryFolder()
         let recipe = try BuildTests.recipe(in: tmp, variants: "[Q8_0, Q6_K, Q4_K_M, Q2_K]", extra: "base: f16")
-        let started = Date()
-        let clean = try run(TestEnvironment.kiln.path, ["build", recipe.path, "-o", tmp.file("clean").path])
-        var duration = Date().timeIntervalSince(started)
-        // A second uninterrupted build: the shorter time is the better guess when other tests load the machine.
-        let again = Date()
-        _ = try run(TestEnvironment.kiln.path, ["build", recipe.path, "-o", tmp.file("clean2").path])
-        duration = min(duration, Date().timeIntervalSince(again))
+        let clean = try run(TestEnvironment.kiln.path, ["build", recipe.path, "-o", tmp.file("clean").path, "--json"])
         #expect(clean.status == 0, "\(clean.stderr)")
+        // Kill points are placed by progress, not by time (a loaded machine makes time a poor guide): trial t
+        // kills right after the build prints event t × events / trials.
+        let events = clean.stdout.split(separator: "\n").count
         let expected = Self.finals(tmp.file("clean/tiny"))
         #expect(expected.count == 11)  // five GGUF files, their five statements, manifest.json
 
@@ -35,12 +32,18 @@ import Testing
             let dist = tmp.file("kill\(trial)")
             let p = Process()
             p.executableURL = TestEnvironment.kiln
-            p.arguments = ["build", recipe.path, "-o", dist.path]
-            p.standardOutput = FileHandle.nullDevice
+            p.arguments = ["build", recipe.path, "-o", dist.path, "--json"]
+            let out = Pipe()
+            p.standardOutput = out
             p.standardError = FileHandle.nullDevice
             try p.run()
-            // Spread the kills over the whole build, as long as the uninterrupted one took.
-            usleep(useconds_t(duration * 1e6 * (Double(trial) + 0.5) / Double(trials)))
+            let target = 1 + trial * (events - 1) / trials
+            var seen = 0
+            while seen < target {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                seen += chunk.filter { $0 == 0x0A }.count
+            }
             if p.isRunning { killedMidway += 1 }
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
