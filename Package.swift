@@ -77,6 +77,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
+        // Every reader of untrusted files driven with arbitrary bytes (the `kiln-fuzz` fuzzer and replayer).
+        .target(
+            name: "FuzzTargets",
+            dependencies: [
+                "Catalog", "ChatTemplates", "Conversion", "GGUF", "JSON", "Pipeline", "Quantization", "Safetensors",
+                "Tokenization", "Verification"
+            ]),
+        .executableTarget(name: "kiln-fuzz", dependencies: ["FuzzTargets"]),
         .executableTarget(
             name: "kiln-bench",
             dependencies: [
@@ -95,6 +103,7 @@ let package = Package(
             name: "QuantizationTests", dependencies: ["KilnTestSupport", "Quantization"], swiftSettings: kernelFlags),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "KilnTestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "KilnTestSupport"]),
+        .testTarget(name: "FuzzTargetsTests", dependencies: ["FuzzTargets", "KilnTestSupport"]),
         .testTarget(
             name: "ChatTemplatesTests", dependencies: ["ChatTemplates", "JSON", "KilnTestSupport"],
             exclude: ["Resources"]),

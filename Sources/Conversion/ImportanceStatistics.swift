@@ -129,7 +129,12 @@ extension ImportanceStatistics {
                 throw .invalid(path: path, reason: "sums and counts for \(name) must be F32")
             }
             let sv = Array(f.data(for: s).bindMemory(to: Float.self))
-            let cv = f.data(for: c).bindMemory(to: Float.self).map { Int64($0.rounded(.toNearestOrAwayFromZero)) }
+            let counts = f.data(for: c).bindMemory(to: Float.self)
+            // Counts are whole numbers of activations; anything else (negative, NaN, beyond Int64) is a bad file.
+            guard counts.allSatisfy({ $0 >= 0 && $0 < 0x1p62 }) else {
+                throw .invalid(path: path, reason: "\(name).counts holds a value that is not a count")
+            }
+            let cv = counts.map { Int64($0.rounded(.toNearestOrAwayFromZero)) }
             guard !cv.isEmpty, sv.count % cv.count == 0 else {
                 throw .invalid(path: path, reason: "\(name): \(sv.count) sums do not split into \(cv.count) counts")
             }

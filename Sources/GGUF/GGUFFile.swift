@@ -92,8 +92,17 @@ public final class GGUFFile: @unchecked Sendable {
                 throw .misplacedTensorData(
                     path: url.path, tensor: name, expectedOffset: expectedOffset, actualOffset: offset)
             }
+            // A size or end past the file is refused here, before any sum of sizes could overflow.
+            let (bytes, tooLarge) = Int(elements / Int64(type.blockSize)).multipliedReportingOverflow(
+                by: type.typeSize)
+            guard !tooLarge else { throw .invalidDimensions(path: url.path, tensor: name, dimensions: dims) }
+            guard bytes <= file.count - offset else {
+                throw .tensorDataOutOfBounds(
+                    path: url.path, tensor: name, end: bytes > file.count ? bytes : offset + bytes, fileSize: file.count
+                )
+            }
             let info = GGUFTensorInfo(name: name, dimensions: dims.map { Int($0) }, type: type, offset: offset)
-            expectedOffset = GGUF.pad(offset + info.byteCount, to: alignment)
+            expectedOffset = GGUF.pad(offset + bytes, to: alignment)
             tensorIndex[name] = tensors.count
             tensors.append(info)
         }

@@ -97,6 +97,19 @@ public struct ModelConfiguration: Equatable, Sendable {
         blockCount = try int("block_count")
         headCount = try int("attention.head_count")
         headCountKV = (try? int("attention.head_count_kv")) ?? headCount
+        // Sizes the forward pass divides by or loops over: a file that lies here is refused, not run.
+        for (key, value) in [
+            ("embedding_length", embeddingLength), ("block_count", blockCount),
+            ("attention.head_count", headCount), ("attention.head_count_kv", headCountKV)
+        ]
+        where value < 1 {
+            throw .invalidMetadata(key: "\(arch).\(key)", value: value, expected: "at least 1")
+        }
+        guard headCount % headCountKV == 0 else {
+            throw .invalidMetadata(
+                key: "\(arch).attention.head_count_kv", value: headCountKV,
+                expected: "a divisor of attention.head_count (\(headCount))")
+        }
         headDimension = (try? int("attention.key_length")) ?? embeddingLength / headCount
         feedForwardLength = try int("feed_forward_length")
         rmsEpsilon = try float("attention.layer_norm_rms_epsilon")

@@ -195,9 +195,9 @@ public enum LogitsCache {
             guard Array(b[12..<44]) == (try hash()) else { return nil }
         }
         let lengthAt = 76 + identitySize
-        let len = Int(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt, as: UInt64.self)))
+        let len = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt, as: UInt64.self))
         let stored = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: lengthAt + 8, as: UInt64.self))
-        guard b.count == headerSize + len else {
+        guard UInt64(b.count - headerSize) == len else {
             throw bad("payload is \(b.count - headerSize) bytes, header says \(len)")
         }
         // Checked in slices whose pages are dropped behind, so the check does not keep the file resident.

@@ -66,10 +66,18 @@ public struct ReferenceLogProbabilities: Sendable, Equatable {
         guard nCtx >= 4, nVocab > 0, nChunk > 0 else {
             throw bad("bad header n_ctx=\(nCtx) n_vocab=\(nVocab) n_chunk=\(nChunk)")
         }
+        // Sizes from a header are checked against the payload in arithmetic that cannot overflow.
         let nTok = nCtx * nChunk
-        let nRec = nChunk * (nCtx - 1 - nCtx / 2) * LogProbabilityRecord.slots(vocabularySize: nVocab)
-        let need = 20 + nTok * 4 + nRec * 2
-        guard count == need else { throw bad("size \(count) bytes, expected \(need)") }
+        let perChunk = (nCtx - 1 - nCtx / 2) * LogProbabilityRecord.slots(vocabularySize: nVocab)
+        let (nRec, o1) = nChunk.multipliedReportingOverflow(by: perChunk)
+        let (recordBytes, o2) = nRec.multipliedReportingOverflow(by: 2)
+        let (tokenBytes, o3) = nTok.multipliedReportingOverflow(by: 4)
+        let (payload, o4) = tokenBytes.addingReportingOverflow(recordBytes)
+        let (need, o5) = payload.addingReportingOverflow(20)
+        let overflow = o1 || o2 || o3 || o4 || o5
+        guard !overflow, count == need else {
+            throw bad("size \(count) bytes, expected \(overflow ? "more than \(Int.max)" : "\(need)")")
+        }
         let tokens = [Int32](unsafeUninitializedCapacity: nTok) { b, c in
             UnsafeMutableRawBufferPointer(b).copyMemory(
                 from: UnsafeRawBufferPointer(rebasing: bytes[20..<(20 + nTok * 4)]))
