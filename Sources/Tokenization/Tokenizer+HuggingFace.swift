@@ -121,7 +121,22 @@ extension Tokenizer {
             throw .unexpectedJSON(path: path, field: "model", expected: "an object")
         }
         var pieces: [String] = []
+        // Ids are dense in every real vocabulary (the converter pads the gaps): one far beyond the entries is a
+        // lying file, refused before it sizes the piece table.
+        let entries = (modelJSON["vocab"]?.objectMembers?.count ?? modelJSON["vocab"]?.arrayValue?.count ?? 0)
+        let idLimit = entries + (json["added_tokens"]?.arrayValue?.count ?? 0) + (1 << 20)
+        var outOfRange: Int?
+        func checkIDs() throws(TokenizationError) {
+            if let id = outOfRange {
+                throw .unexpectedJSON(
+                    path: path, field: "token id \(id)", expected: "an id below \(idLimit) (ids are dense)")
+            }
+        }
         func setPiece(_ id: Int, _ text: String) {
+            guard id < idLimit else {
+                outOfRange = outOfRange ?? id
+                return
+            }
             if id >= pieces.count { pieces.append(contentsOf: repeatElement("", count: id + 1 - pieces.count)) }
             pieces[id] = text
         }
@@ -145,6 +160,8 @@ extension Tokenizer {
                     hf, json: modelJSON, byteLevel: byteLevel, path: path,
                     setPiece: setPiece))
         }
+
+        try checkIDs()
 
         // Added tokens.
         var raw: [AddedTokenMatcher.Token] = []
@@ -171,6 +188,8 @@ extension Tokenizer {
                 raw.append(token)
             }
         }
+
+        try checkIDs()
 
         // Post-processor: the ids added around a single sequence.
         var prefix: [Int] = []
