@@ -38,6 +38,16 @@ public final class AtomicOutputFile {
         if !committed { unlink(temporaryURL.path) }
     }
 
+    /// The reason a write failed: a full file system or a file-size limit is named as "no space" (with the
+    /// system's words after it), so a user knows to free space or pick another folder.
+    static func writeProblem(_ code: Int32) -> String {
+        let text = String(cString: strerror(code))
+        switch code {
+        case ENOSPC, EDQUOT, EFBIG: return "no space left for the output (\(text))"
+        default: return text
+        }
+    }
+
     /// Appends `bytes`, retrying short writes.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(FileAccessError) {
         guard var p = bytes.baseAddress else { return }
@@ -46,7 +56,7 @@ public final class AtomicOutputFile {
             let n = systemWrite(fd, p, left)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .writeFailed(path: destination.path, reason: String(cString: strerror(errno)))
+                throw .writeFailed(path: destination.path, reason: Self.writeProblem(errno))
             }
             p += n
             left -= n
@@ -64,7 +74,7 @@ public final class AtomicOutputFile {
             }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw .writeFailed(path: destination.path, reason: String(cString: strerror(errno)))
+                throw .writeFailed(path: destination.path, reason: Self.writeProblem(errno))
             }
             done += n
         }
@@ -89,7 +99,7 @@ public final class AtomicOutputFile {
     /// Flushes, closes and renames the file into place.
     public func commit() throws(FileAccessError) {
         guard fsync(fd) == 0 || errno == EINVAL else {
-            throw .writeFailed(path: destination.path, reason: String(cString: strerror(errno)))
+            throw .writeFailed(path: destination.path, reason: Self.writeProblem(errno))
         }
         close(fd)
         fd = -1

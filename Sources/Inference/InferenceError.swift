@@ -9,8 +9,6 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
     case unsupportedFeature(architecture: String, feature: String)
     /// A required metadata key is absent or has the wrong type.
     case missingMetadata(key: String)
-    /// A metadata value the model cannot be run with (a zero head count...).
-    case invalidMetadata(key: String, reason: String)
     /// A required tensor is absent.
     case missingTensor(String)
     /// A tensor's dimensions (GGML order) differ from what the hyperparameters imply.
@@ -36,7 +34,6 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible {
             "unsupported architecture '\(a)' (supported: \(ModelConfiguration.supportedArchitectures.joined(separator: ", ")))"
         case let .unsupportedFeature(a, f): "architecture '\(a)': \(f) is not supported"
         case let .missingMetadata(key): "missing or mistyped metadata key '\(key)'"
-        case let .invalidMetadata(key, reason): "metadata key '\(key)' \(reason)"
         case let .missingTensor(name): "missing tensor '\(name)'"
         case let .tensorShapeMismatch(t, e, a): "tensor '\(t)' has dimensions \(a), expected \(e)"
         case let .unsupportedTensorType(t, type): "tensor '\(t)' has unsupported type \(type)"

@@ -103,12 +103,12 @@ public struct ModelConfiguration: Equatable, Sendable {
             ("attention.head_count", headCount), ("attention.head_count_kv", headCountKV)
         ]
         where value < 1 {
-            throw .invalidMetadata(key: "\(arch).\(key)", reason: "is \(value), expected at least 1")
+            throw .invalidArgument("metadata key '\(arch).\(key)' is \(value), expected at least 1")
         }
         guard headCount % headCountKV == 0 else {
-            throw .invalidMetadata(
-                key: "\(arch).attention.head_count_kv",
-                reason: "is \(headCountKV), expected a divisor of attention.head_count (\(headCount))")
+            throw .invalidArgument(
+                "metadata key '\(arch).attention.head_count_kv' is \(headCountKV), expected a divisor of "
+                    + "attention.head_count (\(headCount))")
         }
         headDimension = (try? int("attention.key_length")) ?? embeddingLength / headCount
         feedForwardLength = try int("feed_forward_length")

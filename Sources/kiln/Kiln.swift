@@ -5,6 +5,9 @@ import Foundation
 struct Kiln: ParsableCommand {
     /// Parses and runs the command, mapping ArgumentParser's usage failures to status 2 (``KilnExit``).
     static func main() {
+        // Past a file-size limit (`ulimit -f`) a write then fails with EFBIG, reported as "no space" and the
+        // temporary file removed, instead of the process being killed with the partial file left behind.
+        signal(SIGXFSZ, SIG_IGN)
         do {
             var command = try parseAsRoot()
             try command.run()
