@@ -51,24 +51,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     static func gguf(_ url: URL) -> Bool {
         guard let file = try? GGUFFile(url: url) else { return false }
-        var checksum: UInt8 = 0
-        for tensor in file.tensors {
-            let bytes = file.data(for: tensor)
-            if let first = bytes.first, let last = bytes.last { checksum ^= first ^ last }
-        }
-        blackHole(checksum)
+        touch(file.tensors.map(file.data(for:)))
         if let tokenizer = try? Tokenizer(gguf: file) { exercise(tokenizer) }
         return true
     }
 
     static func safetensors(_ url: URL) -> Bool {
         guard let file = try? SafetensorsFile(url: url) else { return false }
-        var checksum: UInt8 = 0
-        for tensor in file.tensors {
-            let bytes = file.data(for: tensor)
-            if let first = bytes.first, let last = bytes.last { checksum ^= first ^ last }
-        }
-        blackHole(checksum)
+        touch(file.tensors.map(file.data(for:)))
         return true
     }
 
@@ -80,12 +70,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             if !FileManager.default.fileExists(atPath: url.path) { try? Data(shard).write(to: url) }
         }
         guard let checkpoint = try? SafetensorsCheckpoint(directory: folder) else { return false }
-        var checksum: UInt8 = 0
-        for (file, tensor) in checkpoint.orderedTensors {
-            let bytes = file.data(for: tensor)
-            if let first = bytes.first, let last = bytes.last { checksum ^= first ^ last }
-        }
-        blackHole(checksum)
+        touch(checkpoint.orderedTensors.map { $0.file.data(for: $0.tensor) })
         return true
     }
 
@@ -147,6 +132,16 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         return manifest != nil || index != nil
     }
 
+    /// Reads the first and last byte of every tensor's range, which faults if a reader let a range run past
+    /// its mapping.
+    static func touch(_ tensors: [UnsafeRawBufferPointer]) {
+        var checksum: UInt8 = 0
+        for bytes in tensors {
+            if let first = bytes.first, let last = bytes.last { checksum ^= first ^ last }
+        }
+        blackHole(checksum)
+    }
+
     @inline(never) static func blackHole<T>(_ value: T) { withExtendedLifetime(value) {} }
 }
 
@@ -156,7 +151,8 @@ public final class Scratch: @unchecked Sendable {
 
     public init() {
         let base = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
-        root = URL(fileURLWithPath: base).appendingPathComponent("kiln-fuzz-\(getpid())")
+        // One folder per Scratch: tests run several targets at once in one process.
+        root = URL(fileURLWithPath: base).appendingPathComponent("kiln-fuzz-\(getpid())-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 

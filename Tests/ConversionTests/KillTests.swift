@@ -22,23 +22,7 @@ struct KillTests {
             let folder = tmp.file("trial\(trial)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let out = folder.appendingPathComponent("out.gguf")
-            let p = Process()
-            p.executableURL = TestEnvironment.kiln
-            p.arguments = args(out)
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let target = trial * (events - 1) / trials
-            var seen = 0
-            while seen < target {
-                let chunk = pipe.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen += chunk.filter { $0 == 0x0A }.count
-            }
-            if p.isRunning { killedMidway += 1 }
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            if try killKiln(args(out), afterEvents: trial * (events - 1) / trials) { killedMidway += 1 }
             if FileManager.default.fileExists(atPath: out.path) {
                 #expect(try sha256(of: out) == expected, "trial \(trial): out.gguf is not the complete file")
             }

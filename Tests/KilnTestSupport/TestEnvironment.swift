@@ -126,3 +126,26 @@ public final class TemporaryFolder {
     deinit { try? FileManager.default.removeItem(at: url) }
     public func file(_ name: String) -> URL { url.appendingPathComponent(name) }
 }
+
+/// Runs `kiln arguments` (which must print one `--json` event per line) and kills it with SIGKILL right after
+/// its `events`-th line, or when it ends first. Returns whether it was still running when killed. Kill points
+/// placed by progress, not by time, land in the same place on a loaded machine.
+public func killKiln(_ arguments: [String], afterEvents events: Int) throws -> Bool {
+    let p = Process()
+    p.executableURL = TestEnvironment.kiln
+    p.arguments = arguments
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    var seen = 0
+    while seen < events {
+        let chunk = out.fileHandleForReading.availableData
+        if chunk.isEmpty { break }
+        seen += chunk.filter { $0 == 0x0A }.count
+    }
+    let running = p.isRunning
+    kill(p.processIdentifier, SIGKILL)
+    p.waitUntilExit()
+    return running
+}

@@ -30,23 +30,8 @@ import Testing
         var killedMidway = 0
         for trial in 0..<trials {
             let dist = tmp.file("kill\(trial)")
-            let p = Process()
-            p.executableURL = TestEnvironment.kiln
-            p.arguments = ["build", recipe.path, "-o", dist.path, "--json"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let target = 1 + trial * (events - 1) / trials
-            var seen = 0
-            while seen < target {
-                let chunk = out.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                seen += chunk.filter { $0 == 0x0A }.count
-            }
-            if p.isRunning { killedMidway += 1 }
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            let arguments = ["build", recipe.path, "-o", dist.path, "--json"]
+            if try killKiln(arguments, afterEvents: 1 + trial * (events - 1) / trials) { killedMidway += 1 }
             // Whatever exists under a final name is complete: identical to the uninterrupted build's file.
             for (name, digest) in Self.finals(dist.appendingPathComponent("tiny")) {
                 #expect(expected[name] == digest, "trial \(trial): \(name) is not the complete file")
