@@ -36,8 +36,11 @@ let package = Package(
         // AVX-512 VNNI tiles, also behind a run-time check; `-parse-stdlib` gives them `vpdpbusd` (see the module).
         .target(
             name: "VNNIKernels", swiftSettings: [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "cascadelake"])]),
+        // AVX2 integer dot products (`vpmaddubsw`/`vpmaddwd`) through `Builtin`, like VNNIKernels; AVX2 is the baseline.
+        .target(name: "AVX2Kernels", swiftSettings: [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "haswell"])]),
         .target(
-            name: "Inference", dependencies: ["FileAccess", "GGUF", "Quantization", "VNNIKernels", "WideKernels"],
+            name: "Inference",
+            dependencies: ["AVX2Kernels", "FileAccess", "GGUF", "Quantization", "VNNIKernels", "WideKernels"],
             swiftSettings: kernelFlags),
         .target(
             name: "Conversion",
@@ -110,8 +113,8 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: [
-                "Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport", "VNNIKernels",
-                "WideKernels"
+                "AVX2Kernels", "Architectures", "Conversion", "FileAccess", "GGUF", "Inference", "KilnTestSupport",
+                "VNNIKernels", "WideKernels"
             ],
             exclude: ["Data"], swiftSettings: kernelFlags),
         .testTarget(

@@ -275,10 +275,19 @@ enum GGMLOrder {
             for pair in pairs {
                 let p0 = 2 * pair, p1 = min(p0 + 1, g.panels - 1)
                 let rowsA = min(16, g.rows - p0 * 16), rowsB = p1 == p0 ? 0 : min(16, g.rows - p1 * 16)
-                let ca = g.codes.pointer + p0 * n * 16, cb = g.codes.pointer + p1 * n * 16
-                for i in 0..<(n * 16) {
-                    a[i] = Float(ca[i])
-                    b[i] = Float(cb[i])
+                let ca = UnsafePointer(g.codes.pointer + p0 * n * 16), cb = UnsafePointer(g.codes.pointer + p1 * n * 16)
+                let ra = UnsafeMutableRawPointer(a), rb = UnsafeMutableRawPointer(b)
+                for q in 0..<(n / 4) {
+                    let (a0, a1, a2, a3) = MatrixKernels.quadColumns(ca, q),
+                        (b0, b1, b2, b3) = MatrixKernels.quadColumns(cb, q)
+                    ra.storeBytes(of: a0, toByteOffset: q * 256, as: SIMD16<Float>.self)
+                    ra.storeBytes(of: a1, toByteOffset: q * 256 + 64, as: SIMD16<Float>.self)
+                    ra.storeBytes(of: a2, toByteOffset: q * 256 + 128, as: SIMD16<Float>.self)
+                    ra.storeBytes(of: a3, toByteOffset: q * 256 + 192, as: SIMD16<Float>.self)
+                    rb.storeBytes(of: b0, toByteOffset: q * 256, as: SIMD16<Float>.self)
+                    rb.storeBytes(of: b1, toByteOffset: q * 256 + 64, as: SIMD16<Float>.self)
+                    rb.storeBytes(of: b2, toByteOffset: q * 256 + 128, as: SIMD16<Float>.self)
+                    rb.storeBytes(of: b3, toByteOffset: q * 256 + 192, as: SIMD16<Float>.self)
                 }
                 var t = 0
                 while t < tokens {
@@ -319,8 +328,8 @@ enum GGMLOrder {
             for pair in pairs {
                 let p0 = 2 * pair, p1 = min(p0 + 1, g.panels - 1)
                 let rowsA = min(16, g.rows - p0 * 16), rowsB = p1 == p0 ? 0 : min(16, g.rows - p1 * 16)
-                VNNIKernels.repack(codes: g.codes.pointer + p0 * n * 16, columns: n, into: a)
-                VNNIKernels.repack(codes: g.codes.pointer + p1 * n * 16, columns: n, into: b)
+                VNNIKernels.offsetCodes(UnsafeRawPointer(g.codes.pointer + p0 * n * 16), count: n * 16, into: a)
+                VNNIKernels.offsetCodes(UnsafeRawPointer(g.codes.pointer + p1 * n * 16), count: n * 16, into: b)
                 VNNIKernels.q0Product(
                     panelA: a, scalesA: g.scales.pointer + p0 * gpr * 16, rowsA: rowsA,
                     panelB: b, scalesB: g.scales.pointer + p1 * gpr * 16, rowsB: rowsB, blocks: gpr,
@@ -340,15 +349,15 @@ enum GGMLOrder {
         tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
     ) {
         let n = g.columns, gpr = g.groupsPerRow
-        @inline(__always) func weights(_ c: UnsafePointer<Int8>, _ k: Int) -> SIMD16<Float> {
-            SIMD16(lowHalf: MatrixKernels.floats(c, k &* 16), highHalf: MatrixKernels.floats(c, k &* 16 &+ 8))
-        }
         withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: n) { panelBuffer in
             let panel = panelBuffer.baseAddress!
             for p in panels {
                 let c = UnsafePointer(g.codes.pointer + p * n * 16)
                 let s = UnsafePointer(g.scales.pointer + p * gpr * 16)
-                for k in 0..<n { panel[k] = weights(c, k) }
+                for q in 0..<(n / 4) {
+                    (panel[4 * q], panel[4 * q + 1], panel[4 * q + 2], panel[4 * q + 3]) = MatrixKernels.quadColumns(
+                        c, q)
+                }
                 let valid = min(16, g.rows - p * 16)
                 for t in 0..<tokens {
                     let xc = codes + t * n, xs = scales + t * gpr
@@ -484,7 +493,7 @@ extension GGMLOrder {
                 parallelFor((g.panels + 1) / 2, threads: threads) { range in
                     productQ0Wide(g, pairs: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
                 }
-            case .portable:
+            case .portable, .avx2:
                 parallelFor(n, threads: threads) { range in
                     for t in range { quantize(t) }
                 }

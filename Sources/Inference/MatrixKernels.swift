@@ -79,17 +79,28 @@ enum MatrixKernels {
             let p = r0 / panelRows
             let glen = g.groupLength, gpr = g.groupsPerRow
             let c = UnsafePointer(g.codes.pointer + p * n * panelRows)
-            let s = UnsafePointer(g.scales.pointer + p * gpr * panelRows)
-            let o = g.offsets.map { UnsafePointer($0.pointer + p * gpr * panelRows) }
-            var k = 0
+            let s = UnsafeRawPointer(g.scales.pointer + p * gpr * panelRows)
+            let o = g.offsets.map { UnsafeRawPointer($0.pointer + p * gpr * panelRows) }
+            let out = UnsafeMutableRawPointer(panel)
+            var q = 0
             for gi in 0..<gpr {
-                let a0 = load8(s, gi * 16), a1 = load8(s, gi * 16 + 8)
-                let b0 = o.map { load8($0, gi * 16) }, b1 = o.map { load8($0, gi * 16 + 8) }
-                for _ in 0..<glen {
-                    let (w0, w1) = decoded(c, k, a0, a1, b0, b1)
-                    store8(w0, panel + k * 16)
-                    store8(w1, panel + k * 16 + 8)
-                    k += 1
+                let a = s.loadUnaligned(fromByteOffset: gi * 64, as: SIMD16<Float>.self)
+                let b = o?.loadUnaligned(fromByteOffset: gi * 64, as: SIMD16<Float>.self)
+                for _ in 0..<(glen / 4) {
+                    // `scale · code + offset`, a multiply then an add, as the scalar decoders round them.
+                    let (c0, c1, c2, c3) = quadColumns(c, q)
+                    var w0 = a * c0, w1 = a * c1, w2 = a * c2, w3 = a * c3
+                    if let b {
+                        w0 = w0 + b
+                        w1 = w1 + b
+                        w2 = w2 + b
+                        w3 = w3 + b
+                    }
+                    out.storeBytes(of: w0, toByteOffset: q * 256, as: SIMD16<Float>.self)
+                    out.storeBytes(of: w1, toByteOffset: q * 256 + 64, as: SIMD16<Float>.self)
+                    out.storeBytes(of: w2, toByteOffset: q * 256 + 128, as: SIMD16<Float>.self)
+                    out.storeBytes(of: w3, toByteOffset: q * 256 + 192, as: SIMD16<Float>.self)
+                    q += 1
                 }
             }
             return
@@ -169,96 +180,25 @@ enum MatrixKernels {
 
     // MARK: One token at a time
 
+    /// One token times F32 weights (F32 storage, or types decoded to it at load).
     static func multiplyEach(
-        _ w: WeightMatrix, x: UnsafePointer<Float>, tokens: Int, out: UnsafeMutablePointer<Float>, threads: Int
+        _ w: UnsafePointer<Float>, x: UnsafePointer<Float>, tokens: Int, columns n: Int, rows: Int,
+        out: UnsafeMutablePointer<Float>, threads: Int
     ) {
-        let n = w.columns, rows = w.rows
-        switch w.storage {
-        case let .f32(p):
-            Kernels.matmul(x: x, tokens: tokens, w: p, n: n, rows: rows, c: out, ldc: rows, threads: threads)
-        case let .groups(g):
-            for t in 0..<tokens {
-                groupedVector(g, x: x + t * n, out: out + t * rows, threads: threads)
-            }
-        }
+        Kernels.matmul(x: x, tokens: tokens, w: w, n: n, rows: rows, c: out, ldc: rows, threads: threads)
     }
 
-    /// Eight signed bytes as exact floats. Written lane by lane so LLVM emits one `vpmovsxbd` (the SIMD
-    /// `truncatingIfNeeded:` conversion is an out-of-line call); the int→float step is exact for |v| < 2²².
+    /// The 16 codes of columns `4q ..< 4q+4` of a quad panel (``GroupedRows``) as exact floats, k-major.
     @inline(__always)
-    static func floats(_ c: UnsafePointer<Int8>, _ k: Int) -> SIMD8<Float> {
-        let v = SIMD8<Int32>(
-            Int32(c[k]), Int32(c[k + 1]), Int32(c[k + 2]), Int32(c[k + 3]),
-            Int32(c[k + 4]), Int32(c[k + 5]), Int32(c[k + 6]), Int32(c[k + 7]))
-        return unsafeBitCast(v &+ 0x4B40_0000, to: SIMD8<Float>.self) - 12_582_912.0
-    }
-
-    /// Decoded weights of column `k` of a panel: `a · code + b`, a multiply then an add, as the scalar
-    /// decoders round them.
-    @inline(__always)
-    static func decoded(
-        _ c: UnsafePointer<Int8>, _ k: Int, _ a0: SIMD8<Float>, _ a1: SIMD8<Float>,
-        _ b0: SIMD8<Float>?, _ b1: SIMD8<Float>?
-    ) -> (SIMD8<Float>, SIMD8<Float>) {
-        var w0 = a0 * floats(c, k &* 16), w1 = a1 * floats(c, k &* 16 &+ 8)
-        if let b0, let b1 {
-            w0 = w0 + b0
-            w1 = w1 + b1
-        }
-        return (w0, w1)
-    }
-
-    /// One token: panels two at a time (four FMA chains), each output the same k-ordered chain as a batch.
-    static func groupedVector(_ g: GroupedRows, x: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, threads: Int)
-    {
-        let xs = UncheckedBox(x), os = SendablePointer(out)
-        parallelFor((g.panels + 1) / 2, threads: threads) { range in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { tb in
-                let tmp = tb.baseAddress!
-                for pair in range {
-                    let p0 = 2 * pair
-                    if p0 + 1 < g.panels {
-                        panelPair(g, p0, xs.value, tmp)
-                        let valid = min(32, g.rows - 16 * p0)
-                        (os.p + 16 * p0).update(from: tmp, count: valid)
-                    } else {
-                        panelPair(g, p0, xs.value, tmp, single: true)
-                        (os.p + 16 * p0).update(from: tmp, count: g.rows - 16 * p0)
-                    }
-                }
-            }
-        }
-    }
-
-    @inline(__always)
-    static func panelPair(
-        _ g: GroupedRows, _ p0: Int, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
-        single: Bool = false
+    static func quadColumns(
+        _ c: UnsafePointer<Int8>, _ q: Int
+    ) -> (
+        SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>
     ) {
-        let n = g.columns, gpr = g.groupsPerRow, glen = g.groupLength
-        let p1 = single ? p0 : p0 + 1
-        let c0 = UnsafePointer(g.codes.pointer + p0 * n * 16), c1 = UnsafePointer(g.codes.pointer + p1 * n * 16)
-        let s0 = UnsafePointer(g.scales.pointer + p0 * gpr * 16), s1 = UnsafePointer(g.scales.pointer + p1 * gpr * 16)
-        let o0 = g.offsets.map { UnsafePointer($0.pointer + p0 * gpr * 16) }
-        let o1 = g.offsets.map { UnsafePointer($0.pointer + p1 * gpr * 16) }
-        var acc00 = SIMD8<Float>(), acc01 = SIMD8<Float>(), acc10 = SIMD8<Float>(), acc11 = SIMD8<Float>()
-        var k = 0
-        for gi in 0..<gpr {
-            let a00 = load8(s0, gi &* 16), a01 = load8(s0, gi &* 16 &+ 8)
-            let a10 = load8(s1, gi &* 16), a11 = load8(s1, gi &* 16 &+ 8)
-            let b00 = o0.map { load8($0, gi &* 16) }, b01 = o0.map { load8($0, gi &* 16 &+ 8) }
-            let b10 = o1.map { load8($0, gi &* 16) }, b11 = o1.map { load8($0, gi &* 16 &+ 8) }
-            let end = k &+ glen
-            while k < end {
-                let xb = SIMD8<Float>(repeating: x[k])
-                let (w00, w01) = decoded(c0, k, a00, a01, b00, b01)
-                let (w10, w11) = decoded(c1, k, a10, a11, b10, b11)
-                acc00.addProduct(xb, w00); acc01.addProduct(xb, w01)
-                acc10.addProduct(xb, w10); acc11.addProduct(xb, w11)
-                k &+= 1
-            }
+        let v = UnsafeRawPointer(c + q &* 64).loadUnaligned(as: SIMD16<Int32>.self)
+        @inline(__always) func exact(_ code: SIMD16<Int32>) -> SIMD16<Float> {
+            unsafeBitCast(code &+ 0x4B40_0000, to: SIMD16<Float>.self) - 12_582_912.0
         }
-        store8(acc00, out); store8(acc01, out + 8)
-        store8(acc10, out + 16); store8(acc11, out + 24)
+        return (exact((v &<< 24) &>> 24), exact((v &<< 16) &>> 24), exact((v &<< 8) &>> 24), exact(v &>> 24))
     }
 }

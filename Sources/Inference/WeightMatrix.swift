@@ -73,7 +73,8 @@ public struct WeightMatrix: @unchecked Sendable {
         let src = UncheckedBox(base)
         let type = info.type
         if let layout = GroupCodeLayout(type) {
-            let g = GroupedRows(rows: rows, columns: columns, layout: layout)
+            let g = GroupedRows(
+                rows: rows, columns: columns, layout: layout, wideCodes: type == .q8_0 || type == .iq4_nl)
             do {
                 try g.decodeRows(type, source: base, rowBytes: rowBytes, rows: 0..<1)
             } catch {
@@ -133,6 +134,11 @@ public struct WeightMatrix: @unchecked Sendable {
         {
             return
         }
+        // A single token (decoding) of block-quantized weights: integer dot products over the group codes.
+        if case let .groups(g) = storage, max(placement.tokens, n) == 1 {
+            GroupProduct.apply(g, grid: grid, input, out: out, threads: threads, route: route)
+            return
+        }
         var src = input
         if grid != .f32 {
             let cols = columns, grid = grid
@@ -142,10 +148,10 @@ public struct WeightMatrix: @unchecked Sendable {
             }
             src = UnsafePointer(scratch)
         }
-        if n >= MatrixKernels.tokenStrip {
-            MatrixKernels.multiplyBatch(self, x: src, tokens: n, out: out, threads: threads, route: route)
+        if case let .f32(w) = storage, n < MatrixKernels.tokenStrip {
+            MatrixKernels.multiplyEach(w, x: src, tokens: n, columns: columns, rows: rows, out: out, threads: threads)
         } else {
-            MatrixKernels.multiplyEach(self, x: src, tokens: n, out: out, threads: threads)
+            MatrixKernels.multiplyBatch(self, x: src, tokens: n, out: out, threads: threads, route: route)
         }
     }
 
@@ -160,10 +166,13 @@ public struct WeightMatrix: @unchecked Sendable {
 }
 
 /// Rows as signed byte codes with a scale (and an offset) per group (``GroupCodeLayout``), stored in
-/// 16-row panels, k-major: the 16 codes of column k of a panel are adjacent, as are the 16 scales of a group.
+/// 16-row panels of column quads: for each group of four columns q of a panel, the four codes of row j at
+/// bytes `q·64 + j·4 ..< +4` (the operand layout of four-way integer dot products: `vpdpbusd`, or
+/// `vpmaddubsw` + `vpmaddwd`), and the 16 scales of a group adjacent.
 ///
-/// Decoding streams these bytes (``MatrixKernels``); batches of Q8_0, Q5_0 and Q4_0 weights multiply the
-/// integer codes in llama.cpp's order (``GGMLOrder``), other types decode 16-row panels to F32.
+/// Decoding multiplies these bytes with integer activations (``MatrixKernels``); batches of Q8_0, Q5_0 and
+/// Q4_0 weights multiply the integer codes in llama.cpp's order (``GGMLOrder``), other types decode 16-row
+/// panels to F32.
 final class GroupedRows: @unchecked Sendable {
     static let panelRows = 16
     let rows: Int
@@ -171,14 +180,21 @@ final class GroupedRows: @unchecked Sendable {
     let groupLength: Int
     let groupsPerRow: Int
     let panels: Int
-    /// `codes[(p·columns + k)·16 + j]`: column k of row `16p + j`.
+    /// Whether codes go beyond −64…63 (Q8_0, IQ4_NL): integer kernels then move their sign to the activations.
+    let wideCodes: Bool
+    /// `codes[p·columns·16 + Self.index(row: j, column: k)]`: column k of row `16p + j`.
     let codes: AlignedBuffer<Int8>
     /// `scales[(p·groupsPerRow + g)·16 + j]`, the same for `offsets`.
     let scales: AlignedBuffer<Float>
     let offsets: AlignedBuffer<Float>?
 
-    init(rows: Int, columns: Int, layout: GroupCodeLayout) {
+    /// Where column k of panel row j sits in its panel.
+    @inline(__always)
+    static func index(row j: Int, column k: Int) -> Int { (k &>> 2) &* 64 &+ j &* 4 &+ (k & 3) }
+
+    init(rows: Int, columns: Int, layout: GroupCodeLayout, wideCodes: Bool) {
         self.rows = rows
+        self.wideCodes = wideCodes
         self.columns = columns
         groupLength = layout.groupLength
         groupsPerRow = columns / layout.groupLength
@@ -205,8 +221,8 @@ final class GroupedRows: @unchecked Sendable {
                 type, source: source + row * rowBytes, count: n, codes: rowCodes, scales: rowScales,
                 offsets: offsets == nil ? nil : rowScales + gpr)
             let p = row / pr, j = row % pr
-            let c = codes.pointer + p * n * pr + j
-            for k in 0..<n { c[k * pr] = rowCodes[k] }
+            let c = codes.pointer + p * n * pr
+            for k in 0..<n { c[Self.index(row: j, column: k)] = rowCodes[k] }
             let s = scales.pointer + p * gpr * pr + j
             for g in 0..<gpr { s[g * pr] = rowScales[g] }
             if let offsets {
@@ -220,12 +236,12 @@ final class GroupedRows: @unchecked Sendable {
     func decodeRow(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         let n = columns, gpr = groupsPerRow, pr = Self.panelRows
         let p = r / pr, j = r % pr
-        let c = codes.pointer + p * n * pr + j
+        let c = codes.pointer + p * n * pr
         let s = scales.pointer + p * gpr * pr + j
         let o = offsets.map { $0.pointer + p * gpr * pr + j }
         for k in 0..<n {
             let g = k / groupLength
-            let v = s[g * pr] * Float(c[k * pr])
+            let v = s[g * pr] * Float(c[Self.index(row: j, column: k)])
             out[k] = o.map { v + $0[g * pr] } ?? v
         }
     }

@@ -89,17 +89,15 @@ public enum VNNIKernels {
     /// Bytes of one panel of 16 rows for `columns` weights a row, in the layout ``q0Tile`` reads.
     public static func panelBytes(columns: Int) -> Int { columns * 16 }
 
-    /// Repacks one panel of 16 rows of int8 codes, stored k-major (`codes[k·16 + r]`), for ``q0Tile``:
-    /// for each group of four columns g = k/4, the four codes of row r at bytes `g·64 + r·4 ..< +4`, each
-    /// offset by 128 to an unsigned byte.
-    public static func repack(codes: UnsafePointer<Int8>, columns: Int, into panel: UnsafeMutableRawPointer) {
-        let out = panel.assumingMemoryBound(to: UInt8.self)
-        for g in 0..<(columns / 4) {
-            for r in 0..<16 {
-                for e in 0..<4 {
-                    out[g &* 64 &+ r &* 4 &+ e] = UInt8(truncatingIfNeeded: Int(codes[(g &* 4 &+ e) &* 16 &+ r]) &+ 128)
-                }
-            }
+    /// One panel of 16 rows of int8 codes, stored in column quads (for each group of four columns g, the four
+    /// codes of row r at bytes `g·64 + r·4 ..< +4`, the layout ``q0Tile`` reads), each offset by 128 to an
+    /// unsigned byte. `count` is a multiple of 64.
+    public static func offsetCodes(_ codes: UnsafeRawPointer, count: Int, into panel: UnsafeMutableRawPointer) {
+        var i = 0
+        while i < count {
+            let v = codes.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt32>.self)
+            panel.storeBytes(of: v ^ SIMD16(repeating: 0x8080_8080), toByteOffset: i, as: SIMD16<UInt32>.self)
+            i = i &+ 64
         }
     }
 
