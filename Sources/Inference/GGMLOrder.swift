@@ -1,3 +1,4 @@
+import AVX2Kernels
 import Foundation
 import Synchronization
 import VNNIKernels
@@ -493,7 +494,34 @@ extension GGMLOrder {
                 parallelFor((g.panels + 1) / 2, threads: threads) { range in
                     productQ0Wide(g, pairs: range, codes: ss.p, scales: scales.p, tokens: n, out: os.p, ldo: rows)
                 }
-            case .portable, .avx2:
+            case .avx2:
+                _ = withActivations(n * cols) { act in
+                    let bytes = act.p.withMemoryRebound(to: Int8.self, capacity: n * cols) { SendablePointer($0) }
+                    parallelFor(n, threads: threads) { range in
+                        for t in range {
+                            quantize(t)
+                            for k in 0..<cols {
+                                // Exact codes within ±127; NaN (from a NaN activation) becomes 0, never a trap.
+                                let c = ss.p[t * cols + k]
+                                bytes.p[t * cols + k] = c.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, c)))
+                            }
+                        }
+                    }
+                    parallelFor(g.panels, threads: threads) { range in
+                        withUnsafeTemporaryAllocation(
+                            of: SIMD8<Float>.self, capacity: AVX2Kernels.q0ScratchVectors(blocks: blocks)
+                        ) { scratch in
+                            for p in range {
+                                AVX2Kernels.q0Product(
+                                    codes: g.codes.pointer + p * cols * 16, scales: g.scales.pointer + p * blocks * 16,
+                                    rows: min(16, rows - p * 16), blocks: blocks, x: bytes.p, ldx: cols,
+                                    xs: scales.p, ldxs: blocks, tokens: n, out: os.p + p * 16, ldo: rows,
+                                    scratch: scratch.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            case .portable:
                 parallelFor(n, threads: threads) { range in
                     for t in range { quantize(t) }
                 }
