@@ -263,6 +263,31 @@ enum GGMLOrder {
         }
     }
 
+    /// ``quantizeQ8_0(_:count:codes:scales:)`` with the codes as signed bytes (NaN inputs give codes within
+    /// ±127, never a trap).
+    static func quantizeQ8_0(
+        _ x: UnsafePointer<Float>, count: Int, bytes: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>
+    ) {
+        var b = 0
+        while b < count {
+            var m = SIMD8<Float>()
+            for i in stride(from: b, to: b + 32, by: 8) {
+                m = ActivationGrid.max8(m, ActivationGrid.abs8(ActivationGrid.load8(x, i)))
+            }
+            let amax = ActivationGrid.horizontalMax(m)
+            scales[b / 32] = Float(Float16(amax / 127))
+            let id = SIMD8<Float>(repeating: amax != 0 ? 127 / amax : 0)
+            for i in stride(from: b, to: b + 32, by: 8) {
+                let r = ActivationGrid.roundHalfEven(ActivationGrid.load8(x, i) * id)
+                let q = (unsafeBitCast(r + 12_582_912.0, to: SIMD8<Int32>.self) &- 0x4B40_0000)
+                    .clamped(lowerBound: SIMD8(repeating: -127), upperBound: SIMD8(repeating: 127))
+                UnsafeMutableRawPointer(bytes + i).storeBytes(
+                    of: SIMD8<Int8>(truncatingIfNeeded: q), as: SIMD8<Int8>.self)
+            }
+            b += 32
+        }
+    }
+
     /// ``productQ0(_:panels:codes:scales:tokens:out:ldo:)`` two panels and four tokens at a time in AVX-512
     /// tiles (``WideKernels/q0Tile(panelA:scalesA:rowsA:panelB:scalesB:rowsB:blocks:x:ldx:xs:ldxs:tokens:out:ldo:)``),
     /// the same arithmetic lane for lane.
@@ -499,12 +524,9 @@ extension GGMLOrder {
                     let bytes = act.p.withMemoryRebound(to: Int8.self, capacity: n * cols) { SendablePointer($0) }
                     parallelFor(n, threads: threads) { range in
                         for t in range {
-                            quantize(t)
-                            for k in 0..<cols {
-                                // Exact codes within ±127; NaN (from a NaN activation) becomes 0, never a trap.
-                                let c = ss.p[t * cols + k]
-                                bytes.p[t * cols + k] = c.isNaN ? 0 : Int8(Swift.max(-127, Swift.min(127, c)))
-                            }
+                            quantizeQ8_0(
+                                xs.value + t * cols, count: cols, bytes: bytes.p + t * cols,
+                                scales: scales.p + t * blocks)
                         }
                     }
                     parallelFor(g.panels, threads: threads) { range in
@@ -573,7 +595,7 @@ extension GGMLOrder {
                 Q4_KProduct.prepare(xs.value, columns: cols, tokens: range, totalTokens: n, into: act.p)
             }
             let blocks = UncheckedBox(w.blocks!), leftover = placement.leftoverFrom(n)
-            guard route.usesVNNI else {
+            guard route.usesAVX2Integers else {
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     Q4_KProduct.multiply(
@@ -592,10 +614,17 @@ extension GGMLOrder {
                         for p in range {
                             Q4_KProduct.repack16(
                                 blocks.value, firstRow: p * 16, rows: rows, columns: cols, into: panel.baseAddress!)
-                            VNNIKernels.q4KProduct(
-                                panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
-                                activations: packed.p, tokens: n, leftoverFrom: leftover,
-                                out: os.p + p * 16, ldo: rows)
+                            if route.usesVNNI {
+                                VNNIKernels.q4KProduct(
+                                    panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                    activations: packed.p, tokens: n, leftoverFrom: leftover,
+                                    out: os.p + p * 16, ldo: rows)
+                            } else {
+                                AVX2Kernels.q4KProduct(
+                                    panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                    activations: packed.p, tokens: n, leftoverFrom: leftover,
+                                    out: os.p + p * 16, ldo: rows)
+                            }
                         }
                     }
                 }
@@ -617,7 +646,7 @@ extension GGMLOrder {
                 Q8KActivations.prepare(xs.value, columns: cols, tokens: range, into: act.p)
             }
             let blocks = UncheckedBox(w.blocks!), q6 = w.sourceType == .q6_K
-            guard arithmetic == .tiled && route.usesVNNI else {
+            guard arithmetic == .tiled && route.usesAVX2Integers else {
                 parallelFor(rows / 16 + (rows % 16 == 0 ? 0 : 1), threads: threads) { range in
                     let r = (range.lowerBound * 16)..<min(rows, range.upperBound * 16)
                     if q6 {
@@ -649,9 +678,15 @@ extension GGMLOrder {
                                     Q3KFormat.self, weights: blocks.value, firstRow: p * 16, rows: rows,
                                     columns: cols, into: panel.baseAddress!)
                             }
-                            VNNIKernels.kTiledProduct(
-                                panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
-                                activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
+                            if route.usesVNNI {
+                                VNNIKernels.kTiledProduct(
+                                    panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                    activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
+                            } else {
+                                AVX2Kernels.kTiledProduct(
+                                    panel: panel.baseAddress!, rows: min(16, rows - p * 16), columns: cols,
+                                    activations: packed.p, tokens: n, out: os.p + p * 16, ldo: rows)
+                            }
                         }
                     }
                 }
