@@ -32,15 +32,40 @@ enum LegacyFast {
         return (amax, Float(bitPattern: UInt32(bitPattern: m | (key & 1) << 31)))
     }
 
+    /// Largest and smallest value of two vectors (select trees; the inputs are finite, checked by the
+    /// quantizer, and a ±0 result is treated by the callers).
+    @inline(__always)
+    static func extremes(_ v0: V, _ v1: V) -> (max: Float, min: Float) {
+        let hi16 = v0.replacing(with: v1, where: v0 .< v1), lo16 = v0.replacing(with: v1, where: v1 .< v0)
+        let hi8 = hi16.lowHalf.replacing(with: hi16.highHalf, where: hi16.lowHalf .< hi16.highHalf)
+        let lo8 = lo16.lowHalf.replacing(with: lo16.highHalf, where: lo16.highHalf .< lo16.lowHalf)
+        let hi4 = hi8.lowHalf.replacing(with: hi8.highHalf, where: hi8.lowHalf .< hi8.highHalf)
+        let lo4 = lo8.lowHalf.replacing(with: lo8.highHalf, where: lo8.highHalf .< lo8.lowHalf)
+        return (
+            Swift.max(Swift.max(hi4[0], hi4[1]), Swift.max(hi4[2], hi4[3])),
+            Swift.min(Swift.min(lo4[0], lo4[1]), Swift.min(lo4[2], lo4[3]))
+        )
+    }
+
+    /// ``signedMax(_:_:)`` from the block's largest and smallest values when one of them is strictly larger in
+    /// magnitude (then it is the only value reaching `amax`, whatever its position); the key scan otherwise (a
+    /// tie between +amax and −amax, where the first one wins, or an all-zero block).
+    @inline(__always)
+    static func signedMaxFast(_ v0: V, _ v1: V) -> (amax: Float, max: Float) {
+        let (hi, lo) = extremes(v0, v1)
+        let negatedLow = -lo
+        // Rare (a tie, or an all-zero block): a predictable branch. The common choice is a select, not a branch:
+        // which extreme wins is random from block to block.
+        if hi == negatedLow { return signedMax(v0, v1) }
+        // The extreme of larger magnitude, chosen by its sign bit's mask (no branch).
+        let mask = UInt32(bitPattern: Int32(bitPattern: (negatedLow - hi).bitPattern) >> 31)
+        let chosen = (hi.bitPattern & mask) | (lo.bitPattern & ~mask)
+        return (Swift.max(hi, negatedLow), Float(bitPattern: chosen))
+    }
+
     /// `(31 − j) << 1` and `(15 − j) << 1` (written out: constant vectors, not lazily initialised globals).
     @inline(__always) static var rank0: VI { VI(62, 60, 58, 56, 54, 52, 50, 48, 46, 44, 42, 40, 38, 36, 34, 32) }
     @inline(__always) static var rank1: VI { VI(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0) }
-
-    /// Sortable integer image of a float: signed order equals float order (−0 sorts below +0).
-    @inline(__always) static func sortable(_ v: V) -> VI { v.intBits ^ ((v.intBits &>> 31) & 0x7FFF_FFFF) }
-    @inline(__always) static func unsortable(_ s: Int32) -> Float {
-        Float(bitPattern: UInt32(bitPattern: s ^ ((s >> 31) & 0x7FFF_FFFF)))
-    }
 
     /// `(int)trunc(v)` for 0 ≤ v < 2²².
     @inline(__always) static func truncSmall(_ v: V) -> VI {
@@ -83,7 +108,7 @@ enum LegacyFast {
             let xb = x + 32 * b
             let yb = y + blockBytes * b
             let v0 = load(xb, 0), v1 = load(xb, 16)
-            let (amax, max) = signedMax(v0, v1)
+            let (amax, max) = signedMaxFast(v0, v1)
             if !(amax >= 1e-30 && amax <= 1e30) {
                 if fiveBit {
                     Q5_0.quantizeReference(xb, yb, count: 32, importance: nil)
@@ -121,9 +146,9 @@ enum LegacyFast {
             let xb = x + 32 * b
             let yb = y + blockBytes * b
             let v0 = load(xb, 0), v1 = load(xb, 16)
-            let s0 = sortable(v0), s1 = sortable(v1)
-            let min = unsortable(Swift.min(s0.min(), s1.min()))
-            let max = unsortable(Swift.max(s0.max(), s1.max()))
+            // The values are finite, so the float extremes are the values ggml's strict scans keep, except
+            // for the sign of a zero extreme, which takes the reference path below.
+            let (max, min) = extremes(v0, v1)
             let d = (max - min) / nmax
             // A subnormal `max − min` makes `1/d` overflow; keep `d` where `id` and the codes stay in range.
             if min == 0 || max == 0 || !(d == 0 || (d >= 1e-30 && d <= 1e30)) {
