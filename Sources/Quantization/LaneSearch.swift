@@ -64,7 +64,8 @@ enum LaneSearch {
         let nonNegative = b & ~(b &>> 31)  // t < 0 (and −0) → +0
         let above = (nmaxBits &- nonNegative) &>> 31  // all ones where t > nmax
         let c = nonNegative ^ ((nonNegative ^ nmaxBits) & above)
-        return (V(intBits: c) + 12_582_912.0) - 12_582_912.0
+        // Round half to even (`vroundps`); for 0 ≤ c ≤ nmax the same value as the 1.5·2²³ trick.
+        return V(intBits: c).rounded(.toNearestOrEven)
     }
 
     /// `make_qkx2_quants` / `make_qkx3_quants` per lane. `x[i]` holds element i of every lane's block;
