@@ -74,11 +74,11 @@ public enum TensorPlanner {
             if family == .llama { name = name.replacingOccurrences(of: "text_model.", with: "") }
             if family.dropsLMHead, name == "lm_head.weight" { continue }
             guard let gguf = TensorNames.ggufName(for: name, family: family) else {
-                throw .unmappedTensor(name: info.name, architecture: family.ggufName)
+                throw .unmappedTensor(name: "\(info.name) in \(file.url.path)", architecture: family.ggufName)
             }
             guard info.dtype.isConvertibleFloat else {
                 throw .unexpectedShape(
-                    tensor: info.name,
+                    tensor: "\(info.name) in \(file.url.path)",
                     expected: "a floating-point tensor (F64, F32, F16 or BF16), found \(info.dtype.rawValue)",
                     actual: info.shape)
             }
@@ -90,8 +90,10 @@ public enum TensorPlanner {
                 if isQ || isK {
                     let h = isK && kvHeads != heads ? kvHeads : heads
                     guard let rows = shape.first, h > 0, rows % (2 * h) == 0 else {
+                        let key = isK && kvHeads != heads ? "num_key_value_heads" : "num_attention_heads"
                         throw .unexpectedShape(
-                            tensor: info.name, expected: "a first dimension divisible by 2 × \(h) heads",
+                            tensor: "\(info.name) in \(file.url.path)",
+                            expected: "a first dimension divisible by 2 × \(h) heads (\(key) in \(config.url.path))",
                             actual: info.shape)
                     }
                     order = .interleaveRotaryHalves(heads: h)
@@ -105,6 +107,12 @@ public enum TensorPlanner {
                     hfName: info.name, name: gguf, shape: shape, source: .checkpoint(file: file, tensor: info),
                     rowOrder: order, addOne: family.addsOneToNorms && name.hasSuffix("norm.weight")))
         }
+        let files = checkpoint.files
+        let place =
+            files.count == 1
+            ? files[0].url.path
+            : "\(checkpoint.directory.appendingPathComponent("model.safetensors.index.json").path) and its shards"
+        try check(out, family: family, config: config, checkpoint: place)
         return out
     }
 

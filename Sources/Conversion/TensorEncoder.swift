@@ -112,7 +112,11 @@ struct TensorEncoder {
 /// Rows of a planned checkpoint tensor, as the converter derives them.
 struct PlannedRows: RowSource {
     let tensor: PlannedTensor
-    var displayName: String { tensor.hfName }
+    /// The checkpoint name and its file, for errors ("model.norm.weight in /path/model.safetensors").
+    var displayName: String {
+        if case let .checkpoint(file, _) = tensor.source { return "\(tensor.hfName) in \(file.url.path)" }
+        return tensor.hfName
+    }
     var rowLength: Int { tensor.rowLength }
     var rowCount: Int { tensor.rowCount }
 
@@ -148,7 +152,7 @@ struct PlannedRows: RowSource {
             case .f64:
                 for j in 0..<n { out[j] = Float(base.loadUnaligned(fromByteOffset: j * 8, as: Double.self)) }
             default:
-                throw ConversionError.unsupportedDType(tensor: info.name, dtype: info.dtype.rawValue)
+                throw ConversionError.unsupportedDType(tensor: displayName, dtype: info.dtype.rawValue)
             }
             if tensor.addOne { for j in 0..<n { out[j] += 1 } }
         }

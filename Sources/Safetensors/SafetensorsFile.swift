@@ -51,6 +51,10 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard let object = json as? [String: Any] else {
             throw .invalidHeaderJSON(path: path, reason: "top level is not an object")
         }
+        // JSON parsers keep one of two equal keys silently; a header naming a tensor twice is refused.
+        if let twice = Self.repeatedTopLevelKey(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart])) {
+            throw .invalidEntry(path: path, tensor: twice, reason: "listed twice in the header")
+        }
         var metadata: [String: String] = [:]
         var tensors: [SafetensorsTensorInfo] = []
         for (name, entry) in object {
@@ -80,6 +84,36 @@ public final class SafetensorsFile: @unchecked Sendable {
         var index: [String: Int] = [:]
         for (i, t) in tensors.enumerated() { index[t.name] = i }
         self.index = index
+    }
+
+    /// The first key that appears twice in the top-level object of valid JSON `text`, as written (escapes
+    /// are compared as they stand), or nil.
+    static func repeatedTopLevelKey(_ text: UnsafeRawBufferPointer) -> String? {
+        var seen = Set<ArraySlice<UInt8>>()
+        let bytes = Array(text)
+        var depth = 0, i = 0
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: "\"") {
+                // A string: find its end, then whether it is a key of the top-level object.
+                let start = i + 1
+                var j = start
+                while j < bytes.count, bytes[j] != UInt8(ascii: "\"") { j += bytes[j] == UInt8(ascii: "\\") ? 2 : 1 }
+                let end = min(j, bytes.count)
+                var k = end + 1
+                while k < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[k]) { k += 1 }
+                if depth == 1, k < bytes.count, bytes[k] == UInt8(ascii: ":") {
+                    let key = bytes[start..<end]
+                    if !seen.insert(key).inserted { return String(decoding: key, as: UTF8.self) }
+                }
+                i = end + 1
+                continue
+            }
+            if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") { depth += 1 }
+            if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") { depth -= 1 }
+            i += 1
+        }
+        return nil
     }
 
     private static func parseEntry(
