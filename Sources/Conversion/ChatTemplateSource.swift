@@ -40,7 +40,11 @@ public struct ChatTemplateSource: Sendable {
         if let handle = FileHandle(forReadingAtPath: url.path) {
             let magic = handle.readData(ofLength: 4)
             try? handle.close()
-            if magic == Data("GGUF".utf8) { return try gguf(GGUFFile(url: url)) }
+            // A `.gguf` file is read as one even without the magic, so a damaged model is reported as such
+            // rather than rendered as a template.
+            if magic == Data("GGUF".utf8) || url.pathExtension.lowercased() == "gguf" {
+                return try gguf(GGUFFile(url: url))
+            }
         }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw ChatTemplateSourceError.unreadable(path: url.path)

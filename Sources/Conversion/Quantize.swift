@@ -1,4 +1,5 @@
 import Architectures
+import FileAccess
 import Foundation
 import GGUF
 import Quantization
@@ -210,6 +211,13 @@ public enum Quantize {
             }
         }
         let facts = try modelFacts(metadata, path: url.path)
+        // A model without its token embedding cannot run; llama.cpp would find out only when loading it.
+        if metadata["general.type"]?.stringValue != "adapter",
+            !items.contains(where: { $0.name == "token_embd.weight" })
+        {
+            throw NamedFileError(
+                path: url.path, message: "no tensor token_embd.weight (the token embedding): not a complete model")
+        }
         let order = QuantizationPolicy.quantizeOrder(items.map(\.name))
         let byName = Dictionary(uniqueKeysWithValues: items.map { ($0.name, $0) })
         items = order.map { byName[$0]! }

@@ -1,5 +1,6 @@
 import ChatTemplates
 import Conversion
+import FileAccess
 import Foundation
 import GGUF
 import Inference
@@ -42,10 +43,12 @@ public final class ChatSession {
     }
 
     public init(file: GGUFFile, threads: Int, contextLength: Int?) throws {
-        tokenizer = try Tokenizer(gguf: file)
-        source = try ChatTemplateSource.gguf(file)
-        template = try source.template(hasTools: false)
-        model = try TransformerModel(file: file, threads: threads)
+        let path = file.url.path
+        tokenizer = try NamedFileError.naming(path) { try Tokenizer(gguf: file) }
+        source = try NamedFileError.naming(path) { try ChatTemplateSource.gguf(file) }
+        let source = source
+        template = try NamedFileError.naming(path) { try source.template(hasTools: false) }
+        model = try NamedFileError.naming(path) { try TransformerModel(file: file, threads: threads) }
         self.threads = threads
         self.contextLength = contextLength
         var stops = Set<Int32>()

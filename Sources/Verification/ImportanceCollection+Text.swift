@@ -1,4 +1,5 @@
 import Conversion
+import FileAccess
 import Foundation
 import Inference
 import Tokenization
@@ -39,7 +40,12 @@ extension ImportanceCollection {
         options.maxChunks = chunks
         options.processOutput = processOutput
         options.threads = threads
-        let result = try run(model: loaded, tokens: tokens, options: options, into: &statistics, progress: progress)
+        // What goes wrong during the passes (a model producing NaN, say) is the model file's problem.
+        var collected = statistics
+        let result = try NamedFileError.naming(model) {
+            try run(model: loaded, tokens: tokens, options: options, into: &collected, progress: progress)
+        }
+        statistics = collected
         statistics.datasets.append(text)
         return result
     }

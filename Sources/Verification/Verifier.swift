@@ -1,3 +1,4 @@
+import FileAccess
 import Foundation
 import GGUF
 import Inference
@@ -170,8 +171,12 @@ public struct Verifier {
         model url: URL, against reference: (ReferenceLogProbabilities, ModelConfiguration),
         progress: Perplexity.Progress? = nil
     ) throws -> KLDStatistics {
-        let m = try TransformerModel(url: url, threads: threads)
-        try Self.checkCompatible(m.configuration, reference: reference.1)
+        let m = try NamedFileError.naming(url.path) { try TransformerModel(url: url, threads: threads) }
+        do {
+            try Self.checkCompatible(m.configuration, reference: reference.1)
+        } catch {
+            throw NamedFileError(path: url.path, message: "\(error) (the reference: \(self.reference.name))")
+        }
         return try Perplexity.compare(model: m, reference: reference.0, threads: threads, progress: progress)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import CatalogServer
+import FileAccess
 import Foundation
 import JSON
 
@@ -87,13 +88,13 @@ struct CatalogResolve: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let index = try CatalogIndex(
-                contentsOf: URL(fileURLWithPath: catalog).appendingPathComponent("catalog.json"))
+            let indexURL = URL(fileURLWithPath: catalog).appendingPathComponent("catalog.json")
+            let index = try CatalogIndex(contentsOf: indexURL)
             var r = Resolver.Request(alias: alias, task: task)
             r.memoryBudget = memory.flatMap(Resolver.parseBytes)
             r.minSameTopP = minSameTopP
             r.contextLength = context
-            let res = try Resolver.resolve(index, r)
+            let res = try NamedFileError.naming(indexURL.path) { try Resolver.resolve(index, r) }
             if json {
                 try JSONOutput.print(res)
                 return

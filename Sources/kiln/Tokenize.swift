@@ -1,5 +1,6 @@
 import ArgumentParser
 import Conversion
+import FileAccess
 import Foundation
 import JSON
 import Tokenization
@@ -20,7 +21,7 @@ struct Tokenize: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
-            let tokenizer = try Tokenizer(model: URL(fileURLWithPath: model))
+            let tokenizer = try NamedFileError.naming(model) { try Tokenizer(model: URL(fileURLWithPath: model)) }
             let input: String
             if let text {
                 input = text
