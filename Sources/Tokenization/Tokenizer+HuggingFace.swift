@@ -59,10 +59,31 @@ extension Tokenizer {
                             invert: value["invert"]?.boolValue ?? false))
                     break
                 }
-                guard let regex = value["pattern"]?["Regex"]?.stringValue, let pattern = SplitPattern.known(regex),
-                    value["behavior"]?.stringValue == "Isolated", value["invert"]?.boolValue != true
+                guard let regex = value["pattern"]?["Regex"]?.stringValue,
+                    let behavior = SplitBehavior(rawValue: value["behavior"]?.stringValue ?? "")
                 else { throw unsupported("pre_tokenizer", value) }
-                steps.append(.split(pattern))
+                let invert = value["invert"]?.boolValue ?? false
+                if behavior == .isolated, !invert, let pattern = SplitPattern.known(regex) {
+                    // The patterns of real byte-level checkpoints: hand-written matchers, much faster.
+                    steps.append(.split(pattern))
+                } else if let matcher = SplitMatcher.regex(regex) {
+                    steps.append(.splitMatches(matcher, behavior: behavior, invert: invert))
+                } else {
+                    throw unsupported("pre_tokenizer (a Split regex Kiln's regex engine cannot read)", value)
+                }
+            case "Whitespace":
+                // `\w+|[^\w\s]+`, the matches kept and the rest removed.
+                guard let matcher = SplitMatcher.regex(#"\w+|[^\w\s]+"#) else {
+                    throw unsupported("pre_tokenizer", value)
+                }
+                steps.append(.splitMatches(matcher, behavior: .removed, invert: true))
+            case "WhitespaceSplit":
+                steps.append(.splitMatches(.whitespace, behavior: .removed, invert: false))
+            case "Punctuation":
+                guard let behavior = SplitBehavior(rawValue: value["behavior"]?.stringValue ?? "Isolated") else {
+                    throw unsupported("pre_tokenizer", value)
+                }
+                steps.append(.splitMatches(.punctuation, behavior: behavior, invert: false))
             case "Metaspace":
                 guard first else { throw unsupported("pre_tokenizer (Metaspace after another step)", value) }
                 let replacement = value["replacement"]?.stringValue ?? "\u{2581}"
@@ -95,10 +116,15 @@ extension Tokenizer {
                 guard let prefix = value["prepend"]?.stringValue else { throw unsupported("normalizer", value) }
                 normalizers.append(.prepend(prefix.unicodeScalars.map(\.value)))
             case "Replace":
-                guard let pattern = value["pattern"]?["String"]?.stringValue,
-                    let content = value["content"]?.stringValue
-                else { throw unsupported("normalizer", value) }
-                normalizers.append(.replace(pattern.unicodeScalars.map(\.value), content.unicodeScalars.map(\.value)))
+                guard let content = value["content"]?.stringValue else { throw unsupported("normalizer", value) }
+                if let pattern = value["pattern"]?["String"]?.stringValue {
+                    normalizers.append(
+                        .replace(pattern.unicodeScalars.map(\.value), content.unicodeScalars.map(\.value)))
+                } else if let regex = value["pattern"]?["Regex"]?.stringValue, let matcher = SplitMatcher.regex(regex) {
+                    normalizers.append(.replaceRegex(matcher, content.unicodeScalars.map(\.value)))
+                } else {
+                    throw unsupported("normalizer", value)
+                }
             case "NFC": normalizers.append(.nfc)
             case "NFD": normalizers.append(.nfd)
             case "NFKC": normalizers.append(.nfkc)

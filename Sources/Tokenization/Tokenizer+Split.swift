@@ -158,22 +158,35 @@ enum SplitBehavior: String, Sendable, CaseIterable {
         _ s: [UInt32], _ range: Range<Int>, literal: [UInt32], behavior: SplitBehavior, invert: Bool,
         into pieces: inout [Range<Int>]
     ) {
-        guard !range.isEmpty else { return }
-        // Spans covering the range: matches, and the non-empty gaps between them.
-        var spans: [(range: Range<Int>, isMatch: Bool)] = []
-        var previous = range.lowerBound
+        var matches: [Range<Int>] = []
         var i = range.lowerBound
         if !literal.isEmpty {
             while i + literal.count <= range.upperBound {
                 if s[i] == literal[0], s[i..<(i + literal.count)].elementsEqual(literal) {
-                    if previous < i { spans.append((previous..<i, false)) }
-                    spans.append((i..<(i + literal.count), true))
+                    matches.append(i..<(i + literal.count))
                     i += literal.count
-                    previous = i
                 } else {
                     i += 1
                 }
             }
+        }
+        split(range, matches: matches, behavior: behavior, invert: invert, into: &pieces)
+    }
+
+    /// Splits `range` at `matches` (ascending, non-overlapping, inside `range`) with this behaviour, as
+    /// `tokenizers`' `NormalizedString::split` does, and appends the non-empty pieces to `pieces`.
+    static func split(
+        _ range: Range<Int>, matches: [Range<Int>], behavior: SplitBehavior, invert: Bool,
+        into pieces: inout [Range<Int>]
+    ) {
+        guard !range.isEmpty else { return }
+        // Spans covering the range: matches, and the non-empty gaps between them.
+        var spans: [(range: Range<Int>, isMatch: Bool)] = []
+        var previous = range.lowerBound
+        for m in matches {
+            if previous < m.lowerBound { spans.append((previous..<m.lowerBound, false)) }
+            spans.append((m, true))
+            previous = m.upperBound
         }
         if previous < range.upperBound { spans.append((previous..<range.upperBound, false)) }
         if invert { spans = spans.map { ($0.range, !$0.isMatch) } }
@@ -215,5 +228,106 @@ enum SplitBehavior: String, Sendable, CaseIterable {
             }
         }
         for span in merged where !span.range.isEmpty { pieces.append(span.range) }
+    }
+}
+
+/// What a `Split`-like pre-tokenizer looks for: a regex (`tokenizers` runs Oniguruma; here Swift's regex engine
+/// on Unicode scalars), or one character of a class at a time (`Punctuation`, `WhitespaceSplit`).
+enum SplitMatcher: @unchecked Sendable {
+    case regex(Regex<AnyRegexOutput>)
+    /// Each punctuation character (Unicode general category P*) is one match.
+    case punctuation
+    /// Each whitespace character (Unicode White_Space) is one match.
+    case whitespace
+
+    /// Compiles a `tokenizer.json` regex, or nil when Swift's engine cannot parse it.
+    static func regex(_ pattern: String) -> SplitMatcher? {
+        guard let r = try? Regex(oniguruma(pattern)) else { return nil }
+        return .regex(r.matchingSemantics(.unicodeScalar))
+    }
+
+    /// `pattern` with Oniguruma's meaning where Swift's syntax reads it otherwise: a bare script name in
+    /// `\p{…}` is the Script property there (`。` is Common) but Script_Extensions in Swift (`。` is also Han),
+    /// so it is written `\p{sc=…}`.
+    static func oniguruma(_ pattern: String) -> String {
+        let chars = Array(pattern)
+        var out = ""
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            guard c == "\\", i + 1 < chars.count else {
+                out.append(c)
+                i += 1
+                continue
+            }
+            let next = chars[i + 1]
+            if next == "p" || next == "P", i + 2 < chars.count, chars[i + 2] == "{",
+                let close = chars[(i + 3)...].firstIndex(of: "}")
+            {
+                let name = String(chars[(i + 3)..<close])
+                if !name.contains("="), isScript(name) {
+                    out += "\\\(next){sc=\(name)}"
+                } else {
+                    out += String(chars[i...close])
+                }
+                i = close + 1
+                continue
+            }
+            out.append(c)
+            out.append(next)
+            i += 2
+        }
+        return out
+    }
+
+    /// Whether `name` is a script (and not a general category or binary property, which Swift would also
+    /// accept bare).
+    static func isScript(_ name: String) -> Bool {
+        guard (try? Regex("\\p{sc=\(name)}")) != nil else { return false }
+        return (try? Regex("\\p{gc=\(name)}")) == nil
+    }
+
+    /// The matches in `s[range]`, left to right and non-overlapping.
+    func matches(_ s: [UInt32], _ range: Range<Int>) -> [Range<Int>] {
+        switch self {
+        case .punctuation, .whitespace:
+            var out: [Range<Int>] = []
+            for k in range {
+                guard let c = Unicode.Scalar(s[k]) else { continue }
+                let hit: Bool
+                if case .punctuation = self {
+                    switch c.properties.generalCategory {
+                    case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+                        .initialPunctuation, .finalPunctuation, .otherPunctuation:
+                        hit = true
+                    default:
+                        // Rust's `is_ascii_punctuation` also counts ASCII symbols such as $ + < = > ^ ` | ~.
+                        hit =
+                            c.isASCII
+                            && (0x21...0x2F ~= c.value || 0x3A...0x40 ~= c.value
+                                || 0x5B...0x60 ~= c.value || 0x7B...0x7E ~= c.value)
+                    }
+                } else {
+                    hit = c.properties.isWhitespace
+                }
+                if hit { out.append(k..<(k + 1)) }
+            }
+            return out
+        case .regex(let regex):
+            var view = String.UnicodeScalarView()
+            view.append(contentsOf: s[range].compactMap(Unicode.Scalar.init))
+            let text = String(view)
+            var out: [Range<Int>] = []
+            // Offsets are counted incrementally: matches come in order.
+            var index = text.unicodeScalars.startIndex, offset = range.lowerBound
+            for m in text.matches(of: regex) {
+                let start = offset + text.unicodeScalars.distance(from: index, to: m.range.lowerBound)
+                let end = start + text.unicodeScalars.distance(from: m.range.lowerBound, to: m.range.upperBound)
+                index = m.range.upperBound
+                offset = end
+                out.append(start..<end)
+            }
+            return out
+        }
     }
 }

@@ -22,6 +22,8 @@ public struct Tokenizer: Sendable {
     enum Normalizer: Sendable {
         case prepend([UInt32])
         case replace([UInt32], [UInt32])
+        /// `Replace` with a regex pattern: every match replaced by the content.
+        case replaceRegex(SplitMatcher, [UInt32])
         case nfc, nfd, nfkc, nfkd, lowercase
         case strip(left: Bool, right: Bool)
     }
@@ -32,6 +34,9 @@ public struct Tokenizer: Sendable {
         case split(SplitPattern)
         /// `Split` on a literal string (`{"String": …}`), with any delimiter behaviour and `invert`.
         case splitLiteral(pattern: [UInt32], behavior: SplitBehavior, invert: Bool)
+        /// `Split` on a regex (other than the known patterns with `Isolated`), `Whitespace`, `WhitespaceSplit`
+        /// and `Punctuation`, with any delimiter behaviour and `invert`.
+        case splitMatches(SplitMatcher, behavior: SplitBehavior, invert: Bool)
         case digits(individual: Bool)
         /// The byte mapping itself is implicit (the model works on bytes); this step only adds the prefix
         /// space and the GPT-2 regex split.
@@ -234,6 +239,14 @@ public struct Tokenizer: Sendable {
                         into: &state.scratchRanges)
                 }
                 swap(&state.pieceRanges, &state.scratchRanges)
+            case .splitMatches(let matcher, let behavior, let invert):
+                state.scratchRanges.removeAll(keepingCapacity: true)
+                for range in state.pieceRanges {
+                    SplitBehavior.split(
+                        range, matches: matcher.matches(buffer, range), behavior: behavior, invert: invert,
+                        into: &state.scratchRanges)
+                }
+                swap(&state.pieceRanges, &state.scratchRanges)
             case .digits(let individual):
                 state.scratchRanges.removeAll(keepingCapacity: true)
                 for range in state.pieceRanges {
@@ -320,6 +333,15 @@ public struct Tokenizer: Sendable {
                 if !text.isEmpty { text = prefix + text }
             case .replace(let pattern, let content):
                 text = Self.replaceAll(text, pattern, content)
+            case .replaceRegex(let matcher, let content):
+                var replaced: [UInt32] = []
+                var previous = 0
+                for m in matcher.matches(text, 0..<text.count) {
+                    replaced += text[previous..<m.lowerBound]
+                    replaced += content
+                    previous = m.upperBound
+                }
+                text = replaced + text[previous...]
             case .strip(let left, let right):
                 let isSpace = { (v: UInt32) in UnicodeClass.of(v) & UnicodeClass.whitespace != 0 }
                 var lo = 0, hi = text.count

@@ -59,4 +59,34 @@ struct SplitBehaviorTests {
             }
         }
     }
+
+    @Test(
+        "regex Split (every behaviour, with and without invert), Whitespace, WhitespaceSplit, Punctuation and regex Replace give the ids tokenizers gives",
+        .tags(.oracle, .slow), .fullTier)
+    func regexAndCharacterClassesAgainstTokenizers() throws {
+        let folder = TemporaryFolder()
+        let r = try run(
+            try TestEnvironment.python,
+            [
+                TestEnvironment.oracleScripts.appendingPathComponent("split_regex_variants.py").path,
+                try TestEnvironment.smolLM2.appendingPathComponent("tokenizer.json").path,
+                TestPaths.resources.appendingPathComponent("corpus.txt").path, folder.url.path
+            ])
+        try #require(r.status == 0, "\(r.stderr)")
+        struct Case: Decodable {
+            let folder: String, step: String
+            let ids: [[Int]]
+        }
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: folder.file("expected.json")))
+        #expect(cases.count == 91)
+        let lines = EngineFixture.lines
+        for c in cases {
+            let tokenizer = try Tokenizer(directory: URL(fileURLWithPath: c.folder))
+            for (line, ids) in zip(lines, c.ids) {
+                let ours = tokenizer.encode(line, addSpecialTokens: false)
+                #expect(ours == ids, "\(c.step): \(line.debugDescription)")
+                if ours != ids { break }
+            }
+        }
+    }
 }

@@ -50,12 +50,16 @@ struct TokenizerEngineErrorTests {
         try expect(Self.json(model: #"{"type":"WordPiece","vocab":{"a":0}}"#)) {
             .unsupportedModelType(path: $0, found: "WordPiece", expected: "BPE")
         }
-        try expect(Self.json(pre: #"{"type":"Whitespace"}"#)) {
-            .unsupportedComponent(path: $0, component: "pre_tokenizer", found: "Whitespace")
+        try expect(Self.json(pre: #"{"type":"BertPreTokenizer"}"#)) {
+            .unsupportedComponent(path: $0, component: "pre_tokenizer", found: "BertPreTokenizer")
         }
-        try expect(Self.json(pre: #"{"type":"Split","pattern":{"Regex":"\\w+"},"behavior":"Isolated","invert":false}"#))
-        {
-            .unsupportedComponent(path: $0, component: "pre_tokenizer", found: #"Split "\\w+" Isolated"#)
+        // A regex neither Oniguruma nor Swift can read.
+        try expect(
+            Self.json(pre: #"{"type":"Split","pattern":{"Regex":"(\\w+"},"behavior":"Isolated","invert":false}"#)
+        ) {
+            .unsupportedComponent(
+                path: $0, component: "pre_tokenizer (a Split regex Kiln's regex engine cannot read)",
+                found: #"Split "(\\w+" Isolated"#)
         }
         try expect(Self.json(normalizer: #"{"type":"Precompiled","precompiled_charsmap":"AA=="}"#)) {
             .unsupportedComponent(path: $0, component: "normalizer", found: "Precompiled")
