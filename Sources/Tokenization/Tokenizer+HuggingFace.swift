@@ -33,13 +33,13 @@ extension Tokenizer {
         // Pre-tokenizer (decides whether the model works on bytes).
         var steps: [PreTokenizerStep] = []
         var byteLevel = false
-        func addPreTokenizer(_ value: JSONValue, first: Bool) throws(TokenizationError) {
+        func addPreTokenizer(_ value: JSONValue) throws(TokenizationError) {
             switch value["type"]?.stringValue {
             case "Sequence":
                 guard let list = value["pretokenizers"]?.arrayValue else {
                     throw .unexpectedJSON(path: path, field: "pre_tokenizer.pretokenizers", expected: "an array")
                 }
-                for (k, item) in list.enumerated() { try addPreTokenizer(item, first: first && k == 0) }
+                for item in list { try addPreTokenizer(item) }
             case "ByteLevel":
                 byteLevel = true
                 steps.append(
@@ -85,7 +85,6 @@ extension Tokenizer {
                 }
                 steps.append(.splitMatches(.punctuation, behavior: behavior, invert: false))
             case "Metaspace":
-                guard first else { throw unsupported("pre_tokenizer (Metaspace after another step)", value) }
                 let replacement = value["replacement"]?.stringValue ?? "\u{2581}"
                 guard replacement.unicodeScalars.count == 1 else { throw unsupported("pre_tokenizer", value) }
                 let scheme: PrependScheme
@@ -104,7 +103,7 @@ extension Tokenizer {
                 throw unsupported("pre_tokenizer", value)
             }
         }
-        if let pre = json["pre_tokenizer"], pre != .null { try addPreTokenizer(pre, first: true) }
+        if let pre = json["pre_tokenizer"], pre != .null { try addPreTokenizer(pre) }
 
         // Normalizer.
         var normalizers: [Normalizer] = []

@@ -200,21 +200,31 @@ public struct Tokenizer: Sendable {
         for step in preTokenizer {
             switch step {
             case .metaspace(let replacement, let scheme, let split):
-                // Only supported as the first step (checked when loading), so the segment is one piece.
-                for k in buffer.indices where buffer[k] == 0x20 { buffer[k] = replacement }
-                let prepend = scheme == .always || (scheme == .first && atStart)
-                if prepend, buffer.first != replacement { buffer.insert(replacement, at: 0) }
-                state.pieceRanges = [0..<buffer.count]
-                if split {
-                    var ranges: [Range<Int>] = []
-                    var start = 0
-                    for k in buffer.indices where buffer[k] == replacement && k > start {
-                        ranges.append(start..<k)
-                        start = k
+                // Per piece, as `tokenizers` does: spaces become the replacement, the replacement is prepended
+                // (always, or to the piece starting the text), then the piece splits before each replacement.
+                var rebuilt: [UInt32] = []
+                var ranges: [Range<Int>] = []
+                rebuilt.reserveCapacity(buffer.count + state.pieceRanges.count)
+                for range in state.pieceRanges where !range.isEmpty {
+                    let start = rebuilt.count
+                    let prepend = scheme == .always || (scheme == .first && atStart && range.lowerBound == 0)
+                    if prepend, buffer[range.lowerBound] != 0x20, buffer[range.lowerBound] != replacement {
+                        rebuilt.append(replacement)
                     }
-                    if start < buffer.count { ranges.append(start..<buffer.count) }
-                    state.pieceRanges = ranges
+                    for k in range { rebuilt.append(buffer[k] == 0x20 ? replacement : buffer[k]) }
+                    if split {
+                        var pieceStart = start
+                        for k in start..<rebuilt.count where rebuilt[k] == replacement && k > pieceStart {
+                            ranges.append(pieceStart..<k)
+                            pieceStart = k
+                        }
+                        ranges.append(pieceStart..<rebuilt.count)
+                    } else {
+                        ranges.append(start..<rebuilt.count)
+                    }
                 }
+                buffer = rebuilt
+                state.pieceRanges = ranges
             case .byteLevel(let addPrefixSpace, let useRegex):
                 if addPrefixSpace {
                     var rebuilt: [UInt32] = []

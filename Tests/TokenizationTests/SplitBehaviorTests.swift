@@ -61,7 +61,7 @@ struct SplitBehaviorTests {
     }
 
     @Test(
-        "regex Split (every behaviour, with and without invert), Whitespace, WhitespaceSplit, Punctuation and regex Replace give the ids tokenizers gives",
+        "regex Split (every behaviour, with and without invert), Whitespace, WhitespaceSplit, Punctuation, Metaspace after a split and regex Replace give the ids tokenizers gives",
         .tags(.oracle, .slow), .fullTier)
     func regexAndCharacterClassesAgainstTokenizers() throws {
         let folder = TemporaryFolder()
@@ -78,7 +78,7 @@ struct SplitBehaviorTests {
             let ids: [[Int]]
         }
         let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: folder.file("expected.json")))
-        #expect(cases.count == 91)
+        #expect(cases.count == 97)
         let lines = EngineFixture.lines
         for c in cases {
             let tokenizer = try Tokenizer(directory: URL(fileURLWithPath: c.folder))

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Tokenizers with regex `Split`, `Whitespace`, `WhitespaceSplit` and `Punctuation` pre-tokenizers, and the ids
-`tokenizers` gives for a corpus.
+"""Tokenizers with regex `Split`, `Whitespace`, `WhitespaceSplit`, `Punctuation` and `Metaspace`-after-a-split
+pre-tokenizers and regex `Replace` normalizers, and the ids `tokenizers` gives for a corpus.
 
     python split_regex_variants.py BYTE_LEVEL_TOKENIZER.json CORPUS.txt OUT
 
@@ -36,6 +36,12 @@ def main():
     steps.append({"type": "WhitespaceSplit"})
     for behavior in BEHAVIORS:
         steps.append({"type": "Punctuation", "behavior": behavior})
+    # Metaspace after another step, with each prepend scheme and with and without its split.
+    for scheme in ["always", "first", "never"]:
+        for split in [True, False]:
+            steps.append({"type": "Sequence", "pretokenizers": [
+                {"type": "Split", "pattern": {"Regex": r"\p{P}"}, "behavior": "Isolated", "invert": False},
+                {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": scheme, "split": split}]})
     # As BERT-style checkpoints chain them.
     steps.append({"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"},
                                                         {"type": "Punctuation", "behavior": "Isolated"}]})
