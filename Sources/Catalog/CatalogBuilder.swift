@@ -111,6 +111,25 @@ public enum CatalogBuilder {
             previous = try CatalogIndex(contentsOf: catalogURL)
         }
 
+        // Digests of the files to place are checked before anything is written, so a manifest that does not
+        // match its files leaves the catalog as it was.
+        var verified = Set<String>()
+        if options.baseURL == nil {
+            for alias in order {
+                let (url, m) = byAlias[alias]!
+                for v in m.published {
+                    let target = out.appendingPathComponent("files/\(v.sha256.prefix(16))/\(v.file)")
+                    guard FileIdentity(path: target.path)?.size != v.bytes else { continue }
+                    let source = url.deletingLastPathComponent().appendingPathComponent(v.file)
+                    let actual = try SHA256Digest.hexDigest(file: source)
+                    guard actual == v.sha256 else {
+                        throw CatalogError("\(source.path): SHA-256 \(actual) differs from the manifest's \(v.sha256)")
+                    }
+                    verified.insert(source.path)
+                }
+            }
+        }
+
         // 2. Place files and manifests (content-addressed; nothing under a final name is ever partial).
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         var placed = 0
@@ -139,7 +158,9 @@ public enum CatalogBuilder {
                     uri = path
                     let target = out.appendingPathComponent(path)
                     if FileIdentity(path: target.path)?.size != v.bytes {
-                        try place(source, at: target, sha256: v.sha256, placement: options.placement)
+                        try place(
+                            source, at: target, sha256: verified.contains(source.path) ? nil : v.sha256,
+                            placement: options.placement)
                         placed += 1
                     }
                     let statement = folder.appendingPathComponent(v.provenance)
@@ -227,14 +248,17 @@ public enum CatalogBuilder {
         return good.min { ($0.files[0].size, $0.id) < ($1.files[0].size, $1.id) }!.id
     }
 
-    /// A file placed under its final name only when complete and its digest checked.
-    static func place(_ source: URL, at target: URL, sha256: String, placement: Placement) throws {
+    /// A file placed under its final name only when complete and its digest checked (`sha256` nil: checked
+    /// already).
+    static func place(_ source: URL, at target: URL, sha256: String?, placement: Placement) throws {
+        if let sha256 {
+            let actual = try SHA256Digest.hexDigest(file: source)
+            guard actual == sha256 else {
+                throw CatalogError("\(source.path): SHA-256 \(actual) differs from the manifest's \(sha256)")
+            }
+        }
         try FileManager.default.createDirectory(
             at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let actual = try SHA256Digest.hexDigest(file: source)
-        guard actual == sha256 else {
-            throw CatalogError("\(source.path): SHA-256 \(actual) differs from the manifest's \(sha256)")
-        }
         let temporary = target.deletingLastPathComponent().appendingPathComponent(
             ".\(target.lastPathComponent).\(getpid()).partial")
         unlink(temporary.path)

@@ -299,8 +299,34 @@ public final class Builder: @unchecked Sendable {
         var memo = digestMemo()
         let k = try keys(&memo)
         let nodes = try plan(keys: k, expectedSizes: false)
-        // Texts too short for their context are refused before anything is written.
+        // Texts too short for their context, and a broken importance-matrix file, are refused before anything
+        // is written.
         try checkTexts(nodes: nodes)
+        if case let .file(url)? = loaded.imatrix, nodes.contains(where: { !$0.done && $0.stage == .quantize }) {
+            _ = try ImportanceMatrix(url: url)
+        }
+        // A run that fails before its first node completes leaves no folder it created behind.
+        let fm = FileManager.default
+        let createdDist = !fm.fileExists(atPath: options.dist.path)
+        let createdFolder = !fm.fileExists(atPath: folder.path), createdState = !fm.fileExists(atPath: state.path)
+        do {
+            return try run(node: only, keys: k, nodes: nodes, memo: &memo)
+        } catch {
+            if records.isEmpty {
+                if createdFolder {
+                    try? fm.removeItem(at: folder)
+                } else if createdState {
+                    try? fm.removeItem(at: state)
+                }
+                // The build folder too, when this run made it and no other recipe's build is in it (rmdir
+                // removes only an empty folder).
+                if createdDist { rmdir(options.dist.path) }
+            }
+            throw error
+        }
+    }
+
+    private func run(node only: String?, keys k: Keys, nodes: [BuildNode], memo: inout DigestMemo) throws -> Outcome {
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
         let lock = try FolderLock(folder: state)
         defer { withExtendedLifetime(lock) {} }
