@@ -3,8 +3,20 @@ import PackageDescription
 
 /// Kernel modules are compiled optimized for the project's machine level even in debug and test builds:
 /// unoptimized kernels are hundreds of times slower, and without a CPU level Swift emits library calls
-/// for rounding and Float16 conversion (see PERFORMANCE.md).
+/// for rounding and Float16 conversion (see PERFORMANCE.md). The x86-64 CPU levels apply only when building
+/// on x86-64 (this manifest is compiled for the host); elsewhere (arm64) the modules get `-O` and the
+/// x86-only kernels compile to stubs that are never called.
+#if arch(x86_64)
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "haswell"])]
+let wideFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]
+let vnniFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "cascadelake"])]
+let avx2Flags: [SwiftSetting] = [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "haswell"])]
+#else
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-O"])]
+let wideFlags = kernelFlags
+let vnniFlags: [SwiftSetting] = [.unsafeFlags(["-O", "-parse-stdlib"])]
+let avx2Flags = vnniFlags
+#endif
 
 let package = Package(
     name: "Kiln",
@@ -32,12 +44,11 @@ let package = Package(
         .target(name: "Tokenization", dependencies: ["FileAccess", "JSON"]),
         .target(name: "Architectures", dependencies: ["GGUF", "JSON", "Safetensors"]),
         // AVX-512 tiles, used only after a run-time CPU check (the rest stays AVX2 + FMA).
-        .target(name: "WideKernels", swiftSettings: [.unsafeFlags(["-O", "-target-cpu", "skylake-avx512"])]),
+        .target(name: "WideKernels", swiftSettings: wideFlags),
         // AVX-512 VNNI tiles, also behind a run-time check; `-parse-stdlib` gives them `vpdpbusd` (see the module).
-        .target(
-            name: "VNNIKernels", swiftSettings: [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "cascadelake"])]),
+        .target(name: "VNNIKernels", swiftSettings: vnniFlags),
         // AVX2 integer dot products (`vpmaddubsw`/`vpmaddwd`) through `Builtin`, like VNNIKernels; AVX2 is the baseline.
-        .target(name: "AVX2Kernels", swiftSettings: [.unsafeFlags(["-O", "-parse-stdlib", "-target-cpu", "haswell"])]),
+        .target(name: "AVX2Kernels", swiftSettings: avx2Flags),
         .target(
             name: "Inference",
             dependencies: ["AVX2Kernels", "FileAccess", "GGUF", "Quantization", "VNNIKernels", "WideKernels"],

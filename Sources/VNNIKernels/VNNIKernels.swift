@@ -1,6 +1,9 @@
 import Foundation
 import Swift
 
+// The x86-64 instructions below exist only there; other architectures get the stub at the end.
+#if arch(x86_64)
+
 /// Integer dot-product tiles for CPUs with AVX-512 VNNI (`vpdpbusd`: 64 byte products summed in fours into
 /// 16 int32 lanes, one instruction). Swift has no vector-intrinsic API and LLVM does not form `vpdpbusd` from
 /// portable code, so this module alone is compiled with `-parse-stdlib` to call the instruction's LLVM
@@ -401,3 +404,43 @@ extension VNNIKernels {
         }
     }
 }
+
+#else
+
+/// Other architectures have no VNNI: the same interface, never available, so callers compile unchanged.
+public enum VNNIKernels {
+    public static let available = false
+    public static func panelBytes(columns: Int) -> Int { columns * 16 }
+    public static let q4KBlockBytes = 5248
+    public static func q4KTokenBytes(columns: Int) -> Int { columns + columns / 256 * 36 }
+    public static let kTiledBlockBytes = 8256
+    public static let kTiledActivationBytes = 516
+
+    public static func offsetCodes(_ codes: UnsafeRawPointer, count: Int, into panel: UnsafeMutableRawPointer) {
+        fatalError("VNNIKernels called on a build without them")
+    }
+
+    public static func q0Product(
+        panelA: UnsafeRawPointer, scalesA: UnsafePointer<Float>, rowsA: Int,
+        panelB: UnsafeRawPointer, scalesB: UnsafePointer<Float>, rowsB: Int, blocks: Int,
+        x: UnsafePointer<Int32>, ldx: Int, xs: UnsafePointer<Float>, ldxs: Int, tokens: Int,
+        out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
+        fatalError("VNNIKernels called on a build without them")
+    }
+
+    public static func q4KProduct(
+        panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
+        tokens: Int, leftoverFrom: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
+        fatalError("VNNIKernels called on a build without them")
+    }
+
+    public static func kTiledProduct(
+        panel: UnsafeRawPointer, rows: Int, columns: Int, activations: UnsafeRawPointer,
+        tokens: Int, out: UnsafeMutablePointer<Float>, ldo: Int
+    ) {
+        fatalError("VNNIKernels called on a build without them")
+    }
+}
+#endif
