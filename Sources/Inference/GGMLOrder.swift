@@ -249,26 +249,24 @@ enum GGMLOrder {
         _ x: UnsafePointer<Float>, count: Int, codes: UnsafeMutablePointer<Float>,
         scales: UnsafeMutablePointer<Float>
     ) {
-        var b = 0
-        while b < count {
-            var m = SIMD8<Float>()
-            for i in stride(from: b, to: b + 32, by: 8) {
-                m = ActivationGrid.max8(m, ActivationGrid.abs8(ActivationGrid.load8(x, i)))
-            }
-            let amax = ActivationGrid.horizontalMax(m)
-            scales[b / 32] = Float(Float16(amax / 127))
-            let id = SIMD8<Float>(repeating: amax != 0 ? 127 / amax : 0)
-            for i in stride(from: b, to: b + 32, by: 8) {
-                ActivationGrid.store8(ActivationGrid.roundHalfEven(ActivationGrid.load8(x, i) * id), codes, i)
-            }
-            b += 32
+        quantizeQ8_0Blocks(x, count: count, scales: scales) { i, r in ActivationGrid.store8(r, codes, i) }
+    }
+
+    /// ``quantizeQ8_0(_:count:codes:scales:)`` with the codes as signed bytes.
+    static func quantizeQ8_0(
+        _ x: UnsafePointer<Float>, count: Int, bytes: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>
+    ) {
+        quantizeQ8_0Blocks(x, count: count, scales: scales) { i, r in
+            UnsafeMutableRawPointer(bytes + i).storeBytes(of: codeBytes(r), as: SIMD8<Int8>.self)
         }
     }
 
-    /// ``quantizeQ8_0(_:count:codes:scales:)`` with the codes as signed bytes (NaN inputs give codes within
-    /// ±127, never a trap).
-    static func quantizeQ8_0(
-        _ x: UnsafePointer<Float>, count: Int, bytes: UnsafeMutablePointer<Int8>, scales: UnsafeMutablePointer<Float>
+    /// The Q8_0 rounding of `count` values: per block of 32 its F16 scale into `scales`, then each group of
+    /// eight codes (exact floats) handed to `store` with the index of its first value.
+    @inline(__always)
+    static func quantizeQ8_0Blocks(
+        _ x: UnsafePointer<Float>, count: Int, scales: UnsafeMutablePointer<Float>,
+        _ store: (Int, SIMD8<Float>) -> Void
     ) {
         var b = 0
         while b < count {
@@ -280,14 +278,19 @@ enum GGMLOrder {
             scales[b / 32] = Float(Float16(amax / 127))
             let id = SIMD8<Float>(repeating: amax != 0 ? 127 / amax : 0)
             for i in stride(from: b, to: b + 32, by: 8) {
-                let r = ActivationGrid.roundHalfEven(ActivationGrid.load8(x, i) * id)
-                let q = (unsafeBitCast(r + 12_582_912.0, to: SIMD8<Int32>.self) &- 0x4B40_0000)
-                    .clamped(lowerBound: SIMD8(repeating: -127), upperBound: SIMD8(repeating: 127))
-                UnsafeMutableRawPointer(bytes + i).storeBytes(
-                    of: SIMD8<Int8>(truncatingIfNeeded: q), as: SIMD8<Int8>.self)
+                store(i, ActivationGrid.roundHalfEven(ActivationGrid.load8(x, i) * id))
             }
             b += 32
         }
+    }
+
+    /// Rounded codes (exact integers below 2²² in magnitude) as signed bytes; NaN and out-of-range lanes,
+    /// which only broken inputs give, are clamped to ±127, never a trap.
+    @inline(__always)
+    static func codeBytes(_ r: SIMD8<Float>) -> SIMD8<Int8> {
+        let q = (unsafeBitCast(r + 12_582_912.0, to: SIMD8<Int32>.self) &- 0x4B40_0000)
+            .clamped(lowerBound: SIMD8(repeating: -127), upperBound: SIMD8(repeating: 127))
+        return SIMD8<Int8>(truncatingIfNeeded: q)
     }
 
     /// ``productQ0(_:panels:codes:scales:tokens:out:ldo:)`` two panels and four tokens at a time in AVX-512

@@ -23,37 +23,34 @@ enum GroupProduct {
         let sums = (buffer + columns).bindMemory(to: Int32.self, capacity: groups)
         let scales = (buffer + columns + groups * 4).bindMemory(to: Float.self, capacity: groups)
         let block = grid.blockLength
-        var b = 0
-        while b < columns {
-            var amax = SIMD8<Float>()
-            for i in stride(from: b, to: b + block, by: 8) {
-                amax = ActivationGrid.max8(amax, ActivationGrid.abs8(ActivationGrid.load8(x, i)))
-            }
-            let m = ActivationGrid.horizontalMax(amax)
-            // The same arithmetic as ActivationGrid.round: `code · d` is its rounded value.
-            let d: Float, factor: Float
-            if grid == .q8_K {
+        if grid == .q8_0 {
+            // Groups of 32, one per Q8_0 block: the block scales are the groups' scales.
+            GGMLOrder.quantizeQ8_0(x, count: columns, bytes: codes, scales: scales)
+        } else {
+            var b = 0
+            while b < columns {
+                var amax = SIMD8<Float>()
+                for i in stride(from: b, to: b + block, by: 8) {
+                    amax = ActivationGrid.max8(amax, ActivationGrid.abs8(ActivationGrid.load8(x, i)))
+                }
+                let m = ActivationGrid.horizontalMax(amax)
+                // quantize_row_q8_K: the first value of largest magnitude gives the sign; `code · d` is the
+                // value ActivationGrid.round gives.
                 var vmax: Float = 0
                 for i in b..<(b + block) where abs(x[i]) == m {
                     vmax = x[i]
                     break
                 }
-                factor = m == 0 ? 0 : -127 / vmax
-                d = m == 0 ? 0 : 1 / factor
-            } else {
-                d = Float(Float16(m / 127))
-                factor = m != 0 ? 127 / m : 0
+                let factor: Float = m == 0 ? 0 : -127 / vmax
+                let d: Float = m == 0 ? 0 : 1 / factor
+                let f = SIMD8<Float>(repeating: factor)
+                for i in stride(from: b, to: b + block, by: 8) {
+                    let r = ActivationGrid.roundHalfEven(ActivationGrid.load8(x, i) * f)
+                    UnsafeMutableRawPointer(codes + i).storeBytes(of: GGMLOrder.codeBytes(r), as: SIMD8<Int8>.self)
+                }
+                for g in (b / groupLength)..<((b + block) / groupLength) { scales[g] = d }
+                b += block
             }
-            let f = SIMD8<Float>(repeating: factor)
-            for i in stride(from: b, to: b + block, by: 8) {
-                let r = ActivationGrid.roundHalfEven(ActivationGrid.load8(x, i) * f)
-                // Exact for |r| < 2²²; the clamp keeps NaN and infinite inputs' garbage within ±127.
-                let q = (unsafeBitCast(r + 12_582_912.0, to: SIMD8<Int32>.self) &- 0x4B40_0000)
-                    .clamped(lowerBound: SIMD8(repeating: -127), upperBound: SIMD8(repeating: 127))
-                for l in 0..<8 { codes[i + l] = Int8(truncatingIfNeeded: q[l]) }
-            }
-            for g in (b / groupLength)..<((b + block) / groupLength) { scales[g] = d }
-            b += block
         }
         for g in 0..<groups {
             var sum: Int32 = 0
